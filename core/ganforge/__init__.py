@@ -1,0 +1,60 @@
+"""ganforge: generative adversarial networks for images, audio, music and text, as plugins.
+
+The public API, the only part of ganforge a plugin may import::
+
+    import ganforge
+    ganforge.train("dcgan", data="photos/", out="runs/photos", steps=5000)
+    result = ganforge.load("runs/photos").generate(n=16, seed=0)
+    result.save("out/")
+
+Names that need torch (the component base classes, ``train``, ``load``) are imported
+on first use, so ``import ganforge`` and ``ganforge plugins`` stay fast.
+"""
+
+from importlib import import_module
+
+from .errors import GanforgeError, PluginError
+from .plugins import hookimpl
+from .recipe import COMMON_OPTIONS, Phase, Recipe
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Modality": "ganforge.components",
+    "Generator": "ganforge.components",
+    "Discriminator": "ganforge.components",
+    "ConditioningEncoder": "ganforge.components",
+    "SampleSet": "ganforge.components",
+    "build_config": "ganforge.components",
+    "Objective": "ganforge.training.objectives",
+    "Step": "ganforge.training.objectives",
+    "gradient_penalty": "ganforge.training.objectives",
+    "train": "ganforge.training.loop",
+    "Run": "ganforge.training.loop",
+    "load": "ganforge.pipeline",
+    "Pipeline": "ganforge.pipeline",
+    "GenerationResult": "ganforge.pipeline",
+    "registry": "ganforge.plugins",
+    "get_plugin_manager": "ganforge.plugins",
+    "data_files": "ganforge.data",
+    "DataReport": "ganforge.data",
+}
+
+__all__ = [
+    "COMMON_OPTIONS",
+    "GanforgeError",
+    "Phase",
+    "PluginError",
+    "Recipe",
+    "hookimpl",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ganforge' has no attribute '{name}'")

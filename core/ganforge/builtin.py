@@ -1,0 +1,23 @@
+"""The core's own registrations (objectives), loaded like a plugin under the name "core"."""
+
+from .plugins import hookimpl
+
+_OBJECTIVES = {
+    "non-saturating": ("NonSaturating", "GAN with the non-saturating G loss (softplus / BCE with logits)"),
+    "minimax": ("Minimax", "the original saturating minimax game"),
+    "wgan": ("WGAN", "Wasserstein GAN with critic weight clipping"),
+    "wgan-gp": ("WGANGP", "Wasserstein GAN with gradient penalty"),
+    "hinge": ("Hinge", "hinge loss"),
+    "lsgan": ("LSGAN", "least-squares GAN"),
+}
+
+
+@hookimpl
+def ganforge_register_objectives(register):
+    for name, (cls, summary) in _OBJECTIVES.items():
+        register(name, f"ganforge.training.objectives:{cls}", summary=summary)
+
+
+@hookimpl
+def ganforge_register_encoders(register):
+    register("label", "ganforge.encoders:LabelEncoder", summary="learned class embeddings (class sub-folders)")

@@ -1,0 +1,302 @@
+"""The ``ganforge`` command. Heavy libraries are imported inside the commands that need them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import GanforgeError
+
+BUILTIN_COMMANDS = ("plugins", "recipes", "train", "generate", "evaluate", "data", "demo")
+
+
+def _manager():
+    from .plugins import get_plugin_manager
+
+    return get_plugin_manager()
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_plugins(args) -> int:
+    plugins = _manager().list()
+    if args.json:
+        print(json.dumps([p.as_dict() for p in plugins], indent=2))
+        return 0
+    rows = [("name", "version", "components", "status")]
+    for p in plugins:
+        comps = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in p.components.items()) or "-"
+        status = "ok" if p.status == "ok" else f"FAILED: {p.error}"
+        rows.append((p.name, p.version or "-", comps, status))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
+    return 0
+
+
+def cmd_recipes(args) -> int:
+    registry = _manager().registry
+    if args.name:
+        entry = registry.find("recipe", args.name)
+        recipe = entry.load()
+        defaults, helps = recipe.all_defaults(), recipe.option_help()
+        if args.json:
+            print(json.dumps({"name": entry.full_name, "summary": entry.summary, "modality": recipe.modality,
+                              "generator": recipe.generator, "discriminator": recipe.discriminator,
+                              "objective": recipe.objective, "phases": [p.name for p in recipe.phases],
+                              "options": {k: {"default": defaults[k], "help": helps.get(k, "")} for k in defaults},
+                              "presets": recipe.presets}, indent=2))
+            return 0
+        print(f"{entry.full_name}: {entry.summary}")
+        if recipe.reference:
+            print(f"  reference: {recipe.reference}")
+        print(f"  modality {recipe.modality}, generator {recipe.generator}, discriminator {recipe.discriminator}, "
+              f"objective {recipe.objective}")
+        print(f"  phases: {', '.join(f'{p.name} ({p.steps})' for p in recipe.phases)}")
+        print("\noptions (--set key=value):")
+        width = max(len(k) for k in defaults)
+        for key in sorted(defaults):
+            print(f"  {key.ljust(width)}  {json.dumps(defaults[key]):>16}  {helps.get(key, '')}")
+        if recipe.presets:
+            print("\npresets (applied unless you set these options yourself):")
+            for cond, values in recipe.presets.items():
+                print(f"  {cond}: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items()))
+        return 0
+    entries = registry.entries("recipe")
+    if args.json:
+        print(json.dumps([{"name": e.full_name, "summary": e.summary} for e in entries], indent=2))
+        return 0
+    width = max((len(e.name) for e in entries), default=0)
+    for e in entries:
+        print(f"{e.name.ljust(width)}  {e.summary}")
+    if not entries:
+        print("no recipes: install a plugin (see `ganforge plugins`)")
+    return 0
+
+
+def _overrides(args) -> dict:
+    from .config import parse_assignments
+
+    overrides = parse_assignments(args.set)
+    for key in ("steps", "batch_size", "device"):
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides[key] = value
+    return overrides
+
+
+def cmd_train(args) -> int:
+    from .training import train
+
+    run = train(args.recipe, data=args.data, out=args.out, overrides=_overrides(args), resume=args.resume,
+                config_file=args.config)
+    status = "stopped (resume with --resume)" if run._stop_requested else "finished"
+    print(f"training {status} at step {run.step}; run saved in {run.out}")
+    print(f"generate with: ganforge generate {run.out} --out {run.out / 'generated'}")
+    return 130 if run._stop_requested else 0
+
+
+def cmd_generate(args) -> int:
+    from .config import parse_assignments
+    from .pipeline import load
+
+    pipe = load(args.run, device=args.device)
+    options = parse_assignments(args.option)
+    if args.truncation is not None:
+        options["truncation"] = args.truncation
+    if args.temperature is not None:
+        options["temperature"] = args.temperature
+    result = pipe.generate(n=args.n, seed=args.seed, classes=args.classes, prompts=args.prompt, **options)
+    paths = result.save(args.out)
+    kind = getattr(pipe.modality, "file_kind", "file")
+    print(f"wrote {len(result)} {kind} samples to {args.out} ({len(paths)} files)")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .metrics import evaluate
+    from .pipeline import load
+
+    pipe = load(args.run, device=args.device)
+    scores = evaluate(pipe, args.data, metrics=args.metric or None, n=args.n, seed=args.seed, features=args.features)
+    if args.json:
+        print(json.dumps(scores, indent=2))
+        return 0
+    space = scores.get("feature_space")
+    if space:
+        print(f"feature space: {space} (figures from different feature spaces are not comparable)")
+    for key, value in scores.items():
+        if key != "feature_space":
+            print(f"  {key:>20}: {value:.4f}" if isinstance(value, float) else f"  {key:>20}: {value}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .config import parse_assignments
+
+    registry = _manager().registry
+    if not args.name:
+        for e in registry.entries("dataset"):
+            print(f"{e.name:12} {e.summary}")
+        return 0
+    make = registry.get("dataset", args.name)
+    try:
+        path = make(Path(args.out), **parse_assignments(args.set))
+    except TypeError as e:
+        raise GanforgeError(f"data set '{args.name}' does not take those options ({e})") from None
+    print(f"wrote data set '{args.name}' to {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """The quickstart: make the shapes data, train a small DCGAN, generate images."""
+    registry = _manager().registry
+    registry.find("recipe", "dcgan")  # a clear error if the image plugin is missing
+    from .pipeline import load
+    from .training import train
+
+    out = Path(args.out)
+    data = out / "data" / "shapes"
+    run_dir = out / "run"
+    if not (data / "metadata.jsonl").exists():
+        print(f"making the demo data set in {data} ...")
+        registry.get("dataset", "shapes")(data, n=args.images, size=32)
+    if (run_dir / "ganforge.json").exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
+    print(f"training a small class-conditional DCGAN for {args.steps} steps (about two minutes on 2 CPU cores) ...")
+    train("dcgan", data=data, out=run_dir, overrides={
+        "steps": args.steps, "image_size": 32, "ngf": 32, "ndf": 32, "batch_size": 64, "conditional": True,
+        "sample_every": max(1, args.steps // 4), "checkpoint_every": args.steps, "preview_n": 64,
+    })
+    generated = out / "generated"
+    result = load(run_dir).generate(n=64, seed=0)
+    result.save(generated)
+    print(f"\ndone. generated images: {generated}/ (sample_*.png, sample_grid.png)")
+    print(f"training previews: {run_dir / 'samples'}/   the trained run: {run_dir}/")
+    print(f"more: ganforge generate {run_dir} --out my_images -n 16 --class circle")
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser(plugin_commands) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganforge",
+        description="Train and sample generative adversarial networks for images, audio and text.",
+        epilog="Start with `ganforge demo`. Options of a recipe: `ganforge recipes NAME`.",
+    )
+    parser.add_argument("-p", dest="plugin_modules", action="append", default=[], metavar="MODULE",
+                        help="load an importable module as a plugin (repeatable)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="list installed plugins and what they register")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("recipes", help="list recipes, or show one recipe's options")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_recipes)
+
+    p = sub.add_parser("train", help="train a recipe on your data")
+    p.add_argument("recipe")
+    p.add_argument("--data", required=True, help="folder or file of training data")
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--device", help="cpu, cuda, cuda:N (default: auto)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a recipe option")
+    p.add_argument("--config", help="JSON file of options")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("generate", help="generate samples from a trained run")
+    p.add_argument("run")
+    p.add_argument("--out", required=True)
+    p.add_argument("-n", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--prompt", action="append", help="text condition (repeatable)")
+    p.add_argument("--class", dest="classes", action="append", help="class name (repeatable)")
+    p.add_argument("--truncation", type=float, help="truncation psi (StyleGAN)")
+    p.add_argument("--temperature", type=float, help="sampling temperature (text)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="other generator option")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("evaluate", help="score a run against data")
+    p.add_argument("run")
+    p.add_argument("--data", required=True)
+    p.add_argument("--metric", action="append", help="metric name (repeatable; default: the modality's)")
+    p.add_argument("-n", type=int, help="generated samples to score")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--features", help="feature network for distances (a TorchScript file)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("data", help="write a built-in demo data set")
+    p.add_argument("name", nargs="?", help="data set name (none: list them)")
+    p.add_argument("--out", help="folder to write")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="data set option (n, seed ...)")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("demo", help="quickstart: make demo data, train a small model, generate images")
+    p.add_argument("--out", default="ganforge-demo")
+    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--images", type=int, default=2000, help="size of the demo data set")
+    p.set_defaults(func=cmd_demo)
+
+    for entry in plugin_commands:
+        p = sub.add_parser(entry.name, help=f"{entry.summary} [plugin {entry.plugin}]", add_help=False)
+        p.add_argument("argv", nargs=argparse.REMAINDER)
+        p.set_defaults(func=None, plugin_command=entry)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        # -p modules must be known before the parser lists plugin commands
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("-p", dest="plugin_modules", action="append", default=[])
+        known, _ = pre.parse_known_args(argv)
+        from . import plugins
+
+        if known.plugin_modules:
+            plugins.reset(extra_modules=known.plugin_modules)
+        commands = [e for e in plugins.get_plugin_manager().registry.entries("command")
+                    if e.name not in BUILTIN_COMMANDS]
+        parser = build_parser(commands)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        if args.func is None:
+            result = args.plugin_command.load()(list(args.argv))
+            return int(result or 0)
+        if getattr(args, "command", None) == "data" and args.name and not args.out:
+            parser.error("data NAME needs --out DIR")
+        return args.func(args)
+    except GanforgeError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

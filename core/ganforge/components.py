@@ -1,0 +1,187 @@
+"""Base classes plugins subclass: Modality, Generator, Discriminator, ConditioningEncoder.
+
+Networks are built from the flat run configuration: a network class names a
+``config_class`` dataclass, and the loop fills its fields from the configuration keys
+of the same names (after the modality has added what it learned from the data, such
+as ``channels``, ``image_size``, ``n_classes`` or ``vocab_size``)::
+
+    @dataclass
+    class DCGANConfig:
+        image_size: int = 64
+        channels: int = 3
+        nz: int = 100
+        ngf: int = 64
+
+    class Generator(ganforge.Generator):
+        config_class = DCGANConfig
+        def __init__(self, cfg: DCGANConfig): ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from .errors import GanforgeError
+
+
+def build_config(config_class, config: dict):
+    """An instance of the dataclass ``config_class`` with fields taken from ``config``."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return config_class(**{k: v for k, v in config.items() if k in names})
+
+
+class SampleSet:
+    """A data set held in memory as tensors (and lists for text), indexed by batch.
+
+    ``fields["x"]`` holds the samples in whatever compact storage the modality chose
+    (uint8 pixels, int16 audio, token ids); ``to_model`` turns a batch of it into the
+    model's tensor space (for example uint8 -> float in [-1, 1]). Optional fields:
+    ``label`` (LongTensor of class indices), ``text`` (list of captions).
+    """
+
+    def __init__(self, fields: dict[str, Any], to_model=None):
+        if "x" not in fields:
+            raise ValueError("a SampleSet needs an 'x' field")
+        self.fields = fields
+        self.to_model = to_model
+        self._n = len(fields["x"])
+        for k, v in fields.items():
+            if len(v) != self._n:
+                raise ValueError(f"field '{k}' has {len(v)} items, 'x' has {self._n}")
+
+    def __len__(self) -> int:
+        return self._n
+
+    def batch(self, indices: torch.Tensor) -> dict[str, Any]:
+        out = {}
+        for key, value in self.fields.items():
+            if isinstance(value, torch.Tensor):
+                out[key] = value[indices]
+            else:
+                out[key] = [value[i] for i in indices.tolist()]
+        if self.to_model is not None:
+            out["x"] = self.to_model(out["x"])
+        return out
+
+
+class Modality:
+    """How one kind of data is read from disk, turned into tensors and back into files.
+
+    A modality is constructed with the run configuration and, when loading a trained
+    run, the ``state`` it learned from the data (class names, normalisation
+    statistics, a vocabulary). ``state`` must be JSON-serialisable: it is stored in
+    ``ganforge.json``.
+    """
+
+    #: what ``ganforge generate`` writes, for messages ("PNG", "WAV", "TXT")
+    file_kind = "file"
+
+    def __init__(self, config: dict, state: dict | None = None):
+        self.config = config
+        self.state = dict(state or {})
+
+    def load(self, path: Path) -> SampleSet:
+        """Read the data at ``path`` (learning ``self.state``); raise GanforgeError if unusable."""
+        raise NotImplementedError
+
+    def derived_config(self) -> dict:
+        """Configuration values the networks need and the data decides (channels, n_classes ...)."""
+        return {}
+
+    def class_names(self) -> list[str]:
+        return list(self.state.get("classes", []))
+
+    def save_samples(self, x: torch.Tensor, out_dir: Path, names: Sequence[str]) -> list[Path]:
+        """Write one file per sample (PNG, WAV, a line of TXT ...); return their paths."""
+        raise NotImplementedError
+
+    def save_preview(self, x: torch.Tensor, path: Path) -> list[Path]:
+        """Write a preview of a batch (an image grid, audio plus spectrogram picture,
+        a text listing) at ``path`` without extension; return the files written."""
+        raise NotImplementedError
+
+    #: metrics ``ganforge evaluate`` computes when the user names none
+    default_metrics: tuple[str, ...] = ("fd", "kid", "prc")
+
+    def feature_space(self, real: SampleSet, spec: str | None = None):
+        """The feature space metrics compare samples in: ``(name, extract)`` where
+        ``extract(x: Tensor) -> Tensor[B, F]`` maps a batch in model tensor space to
+        features. ``spec`` is the user's ``--features`` choice (None: the modality's
+        default). The name is printed with every figure: numbers from different
+        feature spaces are not comparable."""
+        raise GanforgeError(f"the {type(self).__name__} modality defines no feature space for metrics")
+
+    def generation_conditions(self, n: int, classes=None, prompts=None) -> dict | None:
+        """Turn user choices into a condition batch for ``n`` samples: class names ->
+        ``{"label": LongTensor}``, prompts -> ``{"text": [...]}``; None when unconditional."""
+        if prompts:
+            prompts = list(prompts)
+            return {"text": [prompts[i % len(prompts)] for i in range(n)]}
+        if classes:
+            names = self.class_names()
+            index = []
+            for c in classes:
+                if c not in names:
+                    raise GanforgeError(f"unknown class '{c}'; this run knows: {', '.join(names) or 'none'}")
+                index.append(names.index(c))
+            return {"label": torch.tensor([index[i % len(index)] for i in range(n)])}
+        return None
+
+
+class Generator(nn.Module):
+    """Latent (and optional condition embedding) to a sample in the modality's tensor space.
+
+    Subclasses set ``config_class`` and implement ``forward(z, cond=None)``. Discrete
+    generators (SeqGAN) override ``generate`` and also expose ``sample`` and ``log_prob``.
+    """
+
+    config_class: type | None = None
+
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.cfg.nz,)
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        """Latents for ``n`` samples; the default is a standard normal."""
+        z = torch.randn((n, *self.latent_shape()), generator=generator)
+        return z.to(device) if device is not None else z
+
+    def generate(self, n: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                 **options) -> torch.Tensor:
+        """``n`` samples; ``generator`` makes them reproducible; options such as
+        ``truncation`` or ``temperature`` are the network's own (unknown ones are an error)."""
+        if options:
+            raise GanforgeError(f"{type(self).__name__} takes no generation option {sorted(options)}")
+        device = next(self.parameters()).device
+        z = self.sample_latent(n, generator=generator).to(device)
+        return self(z, cond) if cond is not None else self(z)
+
+
+class Discriminator(nn.Module):
+    """Sample (and optional condition embedding) to one score (a logit) per sample, shape [B]."""
+
+    config_class: type | None = None
+
+
+class ConditioningEncoder(nn.Module):
+    """Turns conditions into embeddings of size ``dim`` for the generator and discriminator.
+
+    ``condition_key`` names the batch field it reads: ``"label"`` (class indices) or
+    ``"text"`` (captions / prompts). A ``trainable`` encoder is optimised with the
+    generator and saved in the run; a frozen one is referenced by name and rebuilt.
+    """
+
+    config_class: type | None = None
+    condition_key = "label"
+    trainable = True
+
+    @property
+    def dim(self) -> int:
+        return self.cfg.cond_dim
+
+    def forward(self, conditions) -> torch.Tensor:
+        raise NotImplementedError

@@ -1,0 +1,37 @@
+"""The core's conditioning encoder for class labels (text encoders live in plugins)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from .components import ConditioningEncoder
+from .errors import GanforgeError
+
+
+@dataclass
+class LabelEncoderConfig:
+    n_classes: int = 0
+    cond_dim: int = 64
+
+
+class LabelEncoder(ConditioningEncoder):
+    """Learned class embeddings (trained with the generator; the discriminator sees them detached)."""
+
+    config_class = LabelEncoderConfig
+    condition_key = "label"
+    trainable = True
+
+    def __init__(self, cfg: LabelEncoderConfig):
+        super().__init__()
+        if cfg.n_classes < 2:
+            raise GanforgeError(
+                "conditional=true needs labelled data: put each class in its own sub-folder of --data"
+            )
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.n_classes, cfg.cond_dim)
+        nn.init.normal_(self.embed.weight, 0.0, 1.0)
+
+    def forward(self, labels):
+        return self.embed(labels)

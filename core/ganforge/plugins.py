@@ -1,0 +1,199 @@
+"""The plugin manager: finds plugins through entry points, loads each in isolation, lists them.
+
+Environment:
+
+- ``GANFORGE_LOAD_PLUGINS=a,b``   load only these entry points (set but empty: none)
+- ``GANFORGE_DISABLE_PLUGINS=a,b`` never load these
+- ``GANFORGE_PLUGINS=mod.a,mod.b`` also load these importable modules as plugins (like ``-p``)
+- ``GANFORGE_STRICT_PLUGINS=1``   a plugin that fails to load is an error, not a warning
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import pluggy
+
+from . import hookspecs
+from .errors import GanforgeError, PluginError
+from .registry import KINDS, Registry, missing_dependency_hint
+
+ENTRY_POINT_GROUP = "ganforge"
+hookimpl = pluggy.HookimplMarker("ganforge")
+
+# register hook -> component kind
+REGISTER_HOOKS = {
+    "ganforge_register_modalities": "modality",
+    "ganforge_register_generators": "generator",
+    "ganforge_register_discriminators": "discriminator",
+    "ganforge_register_encoders": "encoder",
+    "ganforge_register_objectives": "objective",
+    "ganforge_register_recipes": "recipe",
+    "ganforge_register_metrics": "metric",
+    "ganforge_register_datasets": "dataset",
+    "ganforge_register_commands": "command",
+}
+assert set(REGISTER_HOOKS.values()) == set(KINDS)
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    status: str = "ok"  # "ok" or "failed"
+    error: str | None = None
+    components: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "components": self.components,
+        }
+
+
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+class PluginManager:
+    """Loads plugins and fills a :class:`Registry` with what they register."""
+
+    def __init__(self, extra_modules: list[str] | None = None, strict: bool | None = None):
+        self.pm = pluggy.PluginManager("ganforge")
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = Registry()
+        self.plugins: dict[str, PluginInfo] = {}
+        self.strict = os.environ.get("GANFORGE_STRICT_PLUGINS", "") not in ("", "0") if strict is None else strict
+        self._extra_modules = list(extra_modules or []) + (_env_list("GANFORGE_PLUGINS") or [])
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self) -> "PluginManager":
+        allow = _env_list("GANFORGE_LOAD_PLUGINS")
+        block = set(_env_list("GANFORGE_DISABLE_PLUGINS") or [])
+        # Objectives of the core are registered like a plugin's, under the name "core".
+        self._load_one("core", "ganforge.builtin", distribution="ganforge")
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in block or (allow is not None and ep.name not in allow):
+                continue
+            if ep.name in self.plugins:
+                continue  # the same distribution seen twice on sys.path
+            dist = getattr(ep, "dist", None)
+            self._load_one(
+                ep.name,
+                ep.value,
+                distribution=dist.metadata["Name"] if dist else None,
+                version=dist.version if dist else None,
+            )
+        for module in self._extra_modules:
+            name = module.rsplit(".", 1)[-1]
+            if name in block or name in self.plugins:
+                continue
+            self._load_one(name, module)
+        return self
+
+    def _load_one(self, name: str, module_path: str, distribution=None, version=None) -> None:
+        info = PluginInfo(name=name, module=module_path, distribution=distribution, version=version)
+        self.plugins[name] = info
+        try:
+            module_name, _, attr = module_path.partition(":")
+            module = importlib.import_module(module_name)
+            if attr:
+                module = getattr(module, attr)
+            if info.version is None:
+                info.version = getattr(module, "__version__", None)
+            self.pm.register(module, name=name)
+            self._check_hook_names(name)
+            self._call_register_hooks(name)
+            info.components = self.registry.by_plugin(name)
+        except Exception as e:  # a broken plugin must not take the others down
+            self.registry.remove_plugin(name)
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)
+            message = self._describe(e)
+            info.status, info.error = "failed", message
+            if self.strict:
+                raise PluginError(f"plugin '{name}' failed to load: {message}") from e
+
+    @staticmethod
+    def _describe(e: Exception) -> str:
+        if isinstance(e, ModuleNotFoundError):
+            hint = missing_dependency_hint(e)
+            if hint:
+                return hint
+        if isinstance(e, GanforgeError):
+            return str(e)
+        return f"{type(e).__name__}: {e}"
+
+    def _check_hook_names(self, name: str) -> None:
+        """A misspelt hook name is an error, not silence (pluggy's check_pending, per plugin)."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError:
+            plugin = self.pm.get_plugin(name)
+            known = [h for h in dir(hookspecs) if h.startswith("ganforge_")]
+            for attr in dir(plugin):
+                opts = self.pm.parse_hookimpl_opts(plugin, attr)
+                if opts is not None and attr not in known:
+                    guess = difflib.get_close_matches(attr, known, n=1)
+                    did_you_mean = f" (did you mean '{guess[0]}'?)" if guess else ""
+                    raise GanforgeError(f"unknown hook '{attr}'{did_you_mean}")
+            raise
+
+    def _call_register_hooks(self, name: str) -> None:
+        plugin = self.pm.get_plugin(name)
+        for hook_name, kind in REGISTER_HOOKS.items():
+            caller = getattr(self.pm.hook, hook_name)
+            for impl in caller.get_hookimpls():
+                if impl.plugin is not plugin:
+                    continue
+
+                def register(comp_name, reference, summary="", _kind=kind):
+                    self.registry.add(_kind, name, comp_name, reference, summary)
+
+                impl.function(register=register)
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def hook(self):
+        return self.pm.hook
+
+    def list(self) -> list[PluginInfo]:
+        return [p for n, p in sorted(self.plugins.items()) if n != "core"] + [self.plugins["core"]]
+
+
+_manager: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager, loaded on first use."""
+    global _manager
+    if _manager is None:
+        _manager = PluginManager().load()
+    return _manager
+
+
+def reset(extra_modules: list[str] | None = None) -> PluginManager:
+    """Load plugins afresh (after changing the environment, or with ``-p`` modules)."""
+    global _manager
+    _manager = PluginManager(extra_modules=extra_modules).load()
+    return _manager
+
+
+def registry() -> Registry:
+    return get_plugin_manager().registry

@@ -1,0 +1,85 @@
+"""Recipes: the named bundles a user trains (``ganforge train dcgan``). No torch here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Phase:
+    """One stage of a schedule.
+
+    ``steps`` names the configuration key holding the phase length (so users change it
+    with ``--set``); ``objective`` overrides the recipe's objective for this phase;
+    ``settings`` are configuration values in force during the phase only.
+    """
+
+    name: str
+    steps: str = "steps"
+    objective: str | None = None
+    settings: dict = field(default_factory=dict)
+
+
+# Options every recipe has, with their defaults and one line of help each.
+COMMON_OPTIONS: dict[str, tuple[object, str]] = {
+    "steps": (1000, "generator updates in the main phase"),
+    "batch_size": (64, "samples per discriminator step"),
+    "seed": (0, "seed of weights, data order and latents"),
+    "objective": ("non-saturating", "adversarial objective: non-saturating, minimax, wgan, wgan-gp, hinge, lsgan"),
+    "optimizer": ("adam", "adam or rmsprop (both networks)"),
+    "lr_g": (2e-4, "generator learning rate"),
+    "lr_d": (2e-4, "discriminator learning rate"),
+    "betas_g": ([0.5, 0.999], "Adam betas of the generator"),
+    "betas_d": ([0.5, 0.999], "Adam betas of the discriminator"),
+    "n_critic": (1, "discriminator steps per generator step"),
+    "clip": (0.01, "critic weight clipping bound (objective=wgan)"),
+    "gp_weight": (10.0, "gradient penalty weight (objective=wgan-gp)"),
+    "r1_gamma": (0.0, "R1 penalty gamma on real data (0 disables)"),
+    "r1_interval": (16, "apply R1 lazily every N discriminator steps"),
+    "grad_clip": (0.0, "clip gradient norm of both networks (0 disables)"),
+    "ema_beta": (0.999, "generator EMA decay used for sampling (0 disables)"),
+    "conditional": (False, "condition on class sub-folders (label encoder)"),
+    "encoder": ("label", "conditioning encoder used when conditional"),
+    "cond_dim": (64, "size of the condition embedding"),
+    "device": ("auto", "cpu, cuda, cuda:N or auto"),
+    "amp": ("none", "autocast: none, bf16 or fp16 (fp16 on CUDA only)"),
+    "channels_last": (False, "channels_last memory format on CUDA"),
+    "checkpoint_every": (500, "write a checkpoint every N steps"),
+    "sample_every": (250, "write a preview from fixed latents every N steps"),
+    "log_every": (10, "append losses to log.jsonl every N steps"),
+    "preview_n": (64, "samples in each preview"),
+    "progress": (True, "show a progress bar"),
+}
+
+
+@dataclass
+class Recipe:
+    """A modality, networks, an objective, a schedule and documented defaults.
+
+    ``defaults`` and ``options`` add recipe-specific options (or change the defaults
+    of common ones); every option a user may ``--set`` is listed by
+    ``ganforge recipes NAME``. ``presets`` apply when an option takes a value, unless
+    the user set the affected options themselves: ``{"objective=wgan": {"optimizer": "rmsprop"}}``.
+    """
+
+    modality: str
+    generator: str
+    discriminator: str
+    summary: str = ""
+    objective: str = "non-saturating"
+    defaults: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    presets: dict = field(default_factory=dict)
+    phases: list = field(default_factory=lambda: [Phase("train")])
+    reference: str = ""
+
+    def all_defaults(self) -> dict:
+        out = {k: v for k, (v, _) in COMMON_OPTIONS.items()}
+        out["objective"] = self.objective
+        out.update(self.defaults)
+        return out
+
+    def option_help(self) -> dict[str, str]:
+        out = {k: h for k, (_, h) in COMMON_OPTIONS.items()}
+        out.update(self.options)
+        return out

@@ -1,0 +1,220 @@
+"""The one loop, on the toy recipe: losses, checkpoints, exact resume, errors, generation."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ganforge
+from ganforge import GanforgeError, hookimpl, plugins
+
+TINY = {"hidden": 16, "layers": 2, "batch_size": 32, "sample_every": 0, "checkpoint_every": 0,
+        "preview_n": 64, "progress": False, "device": "cpu", "log_every": 1}
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory):
+    from ganforge import plugins as p
+
+    out = tmp_path_factory.mktemp("ring")
+    p.get_plugin_manager().registry.get("dataset", "ring")(out, n=512)
+    return out
+
+
+def weights(path):
+    return load_file(str(path))
+
+
+def test_training_writes_a_complete_run(ring, tmp_path):
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=5,
+                         overrides={**TINY, "ema_beta": 0.9, "sample_every": 5})
+    assert run.step == 5
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"ganforge.json", "generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors",
+            "training_state.pt", "log.jsonl", "samples"} <= names
+    info = json.loads((tmp_path / "run" / "ganforge.json").read_text())
+    assert info["recipe"] == "toy:toy-ring" and info["step"] == 5
+    assert info["components"]["generator"] == "toy:mlp"
+    assert info["plugins"]["toy"]["version"]
+    assert info["modality_state"]["dataset"] == "ring"
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5] and all("d_loss" in r and "g_loss" in r for r in log)
+    assert (tmp_path / "run" / "samples" / "step_0000005.png").is_file()
+    # no stray temporary files: every write was atomic
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
+    # the training state loads without unpickling arbitrary objects
+    state = torch.load(tmp_path / "run" / "training_state.pt", weights_only=True)
+    assert state["step"] == 5 and state["data"]["offset"] > 0
+
+
+def test_discriminator_learns_to_separate_real_and_fake(ring, tmp_path):
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=60,
+                         overrides={**TINY, "hidden": 32, "lr_g": 0.0, "lr_d": 5e-3})
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    first = sum(r["d_loss"] for r in log[:5]) / 5
+    last = sum(r["d_loss"] for r in log[-5:]) / 5
+    assert last < first * 0.7  # with a frozen G, D's loss must fall
+
+
+@pytest.mark.parametrize("objective", ["non-saturating", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"])
+def test_every_objective_trains(ring, tmp_path, objective):
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=3,
+                         overrides={**TINY, "objective": objective, "n_critic": 2})
+    assert run.d_steps == 6 and run.step == 3
+
+
+def test_wgan_clips_critic_weights(ring, tmp_path):
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2,
+                         overrides={**TINY, "objective": "wgan", "optimizer": "rmsprop", "clip": 0.005})
+    assert max(p.abs().max().item() for p in run.discriminator.parameters()) <= 0.005 + 1e-9
+
+
+def test_r1_is_applied_on_its_interval(ring, tmp_path):
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4,
+                         overrides={**TINY, "r1_gamma": 1.0, "r1_interval": 2})
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert ["r1" in r for r in log] == [False, True, False, True]
+
+
+def test_resume_continues_exactly(ring, tmp_path):
+    settings = {**TINY, "ema_beta": 0.9, "batch_size": 100}  # 512 points: epochs roll over mid-run
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "full", steps=12, overrides=settings)
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "part", steps=5, overrides=settings)
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "part", steps=12, resume=True)
+    for name in ("generator", "generator_ema", "discriminator"):
+        a, b = weights(tmp_path / "full" / f"{name}.safetensors"), weights(tmp_path / "part" / f"{name}.safetensors")
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    full = (tmp_path / "full" / "log.jsonl").read_text().splitlines()
+    part = (tmp_path / "part" / "log.jsonl").read_text().splitlines()
+    strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "samples_per_s"} for l in lines]
+    assert strip(full) == strip(part)
+
+
+class StopAt:
+    """A plugin that presses Ctrl-C (asks the run to stop) after a given step."""
+
+    def __init__(self, step):
+        self.at = step
+
+    @hookimpl
+    def ganforge_on_step_end(self, run, step, logs):
+        if step == self.at:
+            run.request_stop()
+
+
+def test_interrupted_run_checkpoints_and_resumes_exactly(ring, tmp_path):
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "full", steps=8, overrides=TINY)
+    manager = plugins.get_plugin_manager()
+    stopper = StopAt(3)
+    manager.pm.register(stopper, name="stopper")
+    try:
+        run = ganforge.train("toy-ring", data=ring, out=tmp_path / "cut", steps=8, overrides=TINY)
+    finally:
+        manager.pm.unregister(stopper)
+    assert run.step == 3 and run._stop_requested
+    assert json.loads((tmp_path / "cut" / "ganforge.json").read_text())["step"] == 3
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "cut", resume=True)
+    a, b = weights(tmp_path / "full" / "generator.safetensors"), weights(tmp_path / "cut" / "generator.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ctrl_c_in_the_cli_writes_a_checkpoint(ring, tmp_path):
+    code = (
+        "import os, signal, ganforge\n"
+        "from ganforge import hookimpl, plugins\n"
+        "class Ctrl:\n"
+        "    @hookimpl\n"
+        "    def ganforge_on_step_end(self, run, step, logs):\n"
+        "        if step == 2: os.kill(os.getpid(), signal.SIGINT)\n"
+        "plugins.get_plugin_manager().pm.register(Ctrl())\n"
+        "from ganforge.cli import main\n"
+        f"raise SystemExit(main(['train', 'toy-ring', '--data', r'{ring}', '--out', r'{tmp_path / 'run'}', '--steps', '50',"
+        " '--set', 'hidden=8', '--set', 'progress=false']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 130, result.stderr
+    assert "writing a checkpoint" in result.stderr
+    assert json.loads((tmp_path / "run" / "ganforge.json").read_text())["step"] == 2
+    assert torch.load(tmp_path / "run" / "training_state.pt", weights_only=True)["step"] == 2
+
+
+class NaNAfterTwo(ganforge.Objective):
+    """Non-saturating, except that the generator loss is NaN from step 3 on."""
+
+    def discriminator_loss(self, s):
+        return ganforge.training.objectives.NonSaturating.discriminator_loss(self, s)
+
+    def generator_loss(self, s):
+        loss, logs = ganforge.training.objectives.NonSaturating.generator_loss(self, s)
+        return (loss * float("nan") if s.step >= 2 else loss), logs
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(ring, tmp_path):
+    import ganforge.training.objectives  # noqa: F401
+
+    plugins.get_plugin_manager().registry.add("objective", "test", "nan-after-two", NaNAfterTwo)
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2,
+                   overrides={**TINY, "objective": "nan-after-two"})
+    before = (tmp_path / "run" / "generator.safetensors").read_bytes()
+    with pytest.raises(GanforgeError, match="generator loss became nan at step 3.*last good checkpoint"):
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4, resume=True)
+    assert (tmp_path / "run" / "generator.safetensors").read_bytes() == before
+    assert torch.load(tmp_path / "run" / "training_state.pt", weights_only=True)["step"] == 2
+
+
+def test_bad_input_gives_one_line_errors(ring, tmp_path):
+    with pytest.raises(GanforgeError, match="unknown option 'hiden' for recipe 'toy:toy-ring' \\(did you mean 'hidden'"):
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "a", overrides={"hiden": 3})
+    with pytest.raises(GanforgeError, match="option 'steps' takes a whole number"):
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "a", overrides={"steps": "many"})
+    with pytest.raises(GanforgeError, match="no recipe named 'nope'"):
+        ganforge.train("nope", data=ring, out=tmp_path / "a")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GanforgeError, match="no CSV point files"):
+        ganforge.train("toy-ring", data=tmp_path / "empty", out=tmp_path / "a")
+    with pytest.raises(GanforgeError, match="does not exist"):
+        ganforge.train("toy-ring", data=tmp_path / "missing", out=tmp_path / "a")
+    with pytest.raises(GanforgeError, match="amp=fp16 needs a CUDA device"):
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "a", overrides={**TINY, "amp": "fp16"})
+
+
+def test_resume_refuses_another_recipes_run_and_an_existing_run(ring, tmp_path):
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides=TINY)
+    with pytest.raises(GanforgeError, match="holds a run of recipe 'toy:toy-ring', not 'toy:toy-grid'"):
+        ganforge.train("toy-grid", data=ring, out=tmp_path / "run", resume=True)
+    with pytest.raises(GanforgeError, match="already holds a run; add --resume"):
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides=TINY)
+
+
+def test_generation_is_deterministic_and_reloads(ring, tmp_path):
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=3, overrides={**TINY, "ema_beta": 0.5})
+    pipe = ganforge.load(tmp_path / "run")
+    a, b = pipe.generate(n=10, seed=1), ganforge.load(tmp_path / "run").generate(n=10, seed=1)
+    assert a.samples.shape == (10, 2) and torch.equal(a.samples, b.samples)
+    assert not torch.equal(a.samples, pipe.generate(n=10, seed=2).samples)
+    files = a.save(tmp_path / "out")
+    assert (tmp_path / "out" / "points.csv").read_text().count("\n") == 11
+    assert any(p.suffix == ".png" for p in files)
+    with pytest.raises(GanforgeError, match="unconditional"):
+        pipe.generate(n=2, classes=["circle"])
+
+
+def test_loading_a_run_whose_plugin_is_missing_names_it(ring, tmp_path, monkeypatch):
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides=TINY)
+    monkeypatch.setenv("GANFORGE_DISABLE_PLUGINS", "toy")
+    plugins.reset()
+    with pytest.raises(GanforgeError, match="from plugin 'toy', which is not installed.*pip install ganforge"):
+        ganforge.load(tmp_path / "run")
+
+
+def test_corrupt_weights_are_reported(ring, tmp_path):
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides=TINY)
+    (tmp_path / "run" / "generator.safetensors").write_bytes(b"garbage")
+    with pytest.raises(GanforgeError, match="generator.safetensors cannot be read"):
+        ganforge.load(tmp_path / "run", use_ema=False)
+    with pytest.raises(GanforgeError, match="is not a ganforge run"):
+        ganforge.load(tmp_path)

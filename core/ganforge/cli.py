@@ -94,6 +94,8 @@ def cmd_train(args) -> int:
     run = train(args.recipe, data=args.data, out=args.out, overrides=_overrides(args), resume=args.resume,
                 config_file=args.config)
     status = "stopped (resume with --resume)" if run._stop_requested else "finished"
+    if not run.is_main:
+        return 0
     print(f"training {status} at step {run.step}; run saved in {run.out}")
     print(f"generate with: ganforge generate {run.out} --out {run.out / 'generated'}")
     return 130 if run._stop_requested else 0

@@ -28,6 +28,7 @@ from ..config import resolve
 from ..errors import GanforgeError
 from ..plugins import get_plugin_manager
 from ..recipe import Phase
+from . import distributed
 from .objectives import Step
 
 
@@ -59,9 +60,9 @@ class DataStream:
         self.epoch, self.offset, self._order = int(state["epoch"]), int(state["offset"]), None
 
 
-def _device(name: str) -> torch.device:
+def _device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise GanforgeError(f"device={name} but CUDA is not available here; use device=cpu")
@@ -130,7 +131,11 @@ class Run:
         if config_file is not None:  # keep the file's values with the run, so --resume needs no file
             self.user_config = {k: v for k, v in self.config.items()
                                 if k != "recipe" and v != self.recipe.all_defaults().get(k)}
-        self.device = _device(self.config["device"])
+        self.rank, self.world, local_rank = distributed.world_from_env()
+        self.is_main = self.rank == 0
+        self.device = _device(self.config["device"], local_rank)
+        if self.world > 1:
+            distributed.setup(self.device)
         self._check_amp()
 
         seed = int(self.config["seed"])
@@ -148,7 +153,10 @@ class Run:
             print(f"warning: batch_size {batch} is larger than the data set ({len(self.data)} samples); "
                   f"using {len(self.data)}", file=sys.stderr)
             self.config["batch_size"] = batch = len(self.data)
-        self.stream = DataStream(len(self.data), batch, seed)
+        if batch % self.world:
+            raise GanforgeError(f"batch_size {batch} does not split over {self.world} processes; "
+                                f"use a multiple of {self.world}")
+        self.stream = DataStream(len(self.data), batch, seed)  # the global batch; each rank takes its share
 
         # networks and optimisers
         self.generator = build_network("generator", self.names["generator"], self.config).to(self.device)
@@ -159,6 +167,11 @@ class Run:
         if self.config["channels_last"] and self.device.type == "cuda":
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
+        if self.world > 1:
+            for module in (self.generator, self.discriminator, self.encoder):
+                if module is not None:
+                    distributed.broadcast_module(module)
+            torch.manual_seed(seed * 1000 + self.rank)  # each rank draws its own latents
         g_params = list(self.generator.parameters())
         if self.encoder is not None and self.encoder.trainable:
             g_params += list(self.encoder.parameters())
@@ -181,10 +194,11 @@ class Run:
 
         self.preview_cond = self._preview_conditions(int(self.config["preview_n"])) if self.encoder else None
 
-        self.out.mkdir(parents=True, exist_ok=True)
+        if self.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
         if saved is not None:
             self._restore()
-        else:
+        elif self.is_main:
             self._write_run_json()
 
     # ------------------------------------------------------------------ helpers
@@ -223,7 +237,10 @@ class Run:
         return self.encoder(conditions)
 
     def _batch(self) -> dict:
-        batch = self.data.batch(self.stream.next())
+        indices = self.stream.next()
+        if self.world > 1:
+            indices = indices[self.rank :: self.world]
+        batch = self.data.batch(indices)
         for k, v in batch.items():
             if isinstance(v, torch.Tensor):
                 v = v.to(self.device, non_blocking=True)
@@ -249,6 +266,8 @@ class Run:
             )
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if self.world > 1:
+            distributed.average_gradients([p for group in optimizer.param_groups for p in group["params"]])
         clip = float(self.config["grad_clip"])
         if clip > 0:
             self.scaler.unscale_(optimizer)
@@ -326,7 +345,7 @@ class Run:
         return sum(self.phase_length(p) for p in self.phases)
 
     def fit(self) -> "Run":
-        hook = get_plugin_manager().hook
+        hook = get_plugin_manager().hook if self.is_main else _NoHooks()
         hook.ganforge_on_train_start(run=self)
         reason = "error"
         previous = None
@@ -375,17 +394,20 @@ class Run:
                 self.phase_step += 1
                 if samples_per_step is None:
                     n_d = int(self._phase_config["n_critic"]) if self.objective.trains_discriminator else 1
-                    samples_per_step = n_d * self.stream.batch_size
+                    samples_per_step = n_d * self.stream.batch_size  # the global batch, over all ranks
                 elapsed = time.perf_counter() - t0
                 rate = (self.step - step0) * samples_per_step / max(elapsed, 1e-9)
                 logs["samples_per_s"] = rate
                 self._last_log = {"step": self.step, "phase": phase.name, **logs}
                 hook.ganforge_on_step_end(run=self, step=self.step, logs=logs)
-                if every["log_every"] and self.step % every["log_every"] == 0:
-                    self._append_log(self._last_log)
-                self._progress(total, rate, elapsed, self.step - step0)
-                if every["sample_every"] and self.step % every["sample_every"] == 0:
-                    self.save_preview()
+                if self.world > 1:
+                    self._stop_requested = distributed.any_rank(self._stop_requested, self.device)
+                if self.is_main:
+                    if every["log_every"] and self.step % every["log_every"] == 0:
+                        self._append_log(self._last_log)
+                    self._progress(total, rate, elapsed, self.step - step0)
+                    if every["sample_every"] and self.step % every["sample_every"] == 0:
+                        self.save_preview()
                 if every["checkpoint_every"] and self.step % every["checkpoint_every"] == 0:
                     self.save_checkpoint()
             # the last phase keeps its position, so `--resume --steps N` can extend it
@@ -416,7 +438,7 @@ class Run:
         sys.stderr.flush()
 
     def _progress_end(self):
-        if self.config["progress"] and sys.stderr.isatty():
+        if self.is_main and self.config["progress"] and sys.stderr.isatty():
             sys.stderr.write("\n")
 
     @torch.no_grad()
@@ -437,7 +459,7 @@ class Run:
         return x.float().cpu() if x.is_floating_point() else x.cpu()
 
     def save_preview(self) -> list[Path]:
-        if int(self.config["preview_n"]) <= 0:
+        if int(self.config["preview_n"]) <= 0 or not self.is_main:
             return []
         folder = self.out / "samples"
         folder.mkdir(exist_ok=True)
@@ -460,7 +482,12 @@ class Run:
         artifacts.write_json(self.out / artifacts.RUN_FILE, info)
 
     def save_checkpoint(self) -> None:
-        """Write weights, EMA, optimisers, position and RNG states, each file atomically."""
+        """Write weights, EMA, optimisers, position and RNG states, each file atomically.
+
+        Called on every rank (each contributes its RNG state); only rank 0 writes."""
+        rng = distributed.gather(_rng_state()) if self.world > 1 else [_rng_state()]
+        if not self.is_main:
+            return
         out = self.out
         artifacts.save_module(out / artifacts.WEIGHT_FILES["generator"], self.generator, self.step)
         if self.generator_ema is not None:
@@ -474,7 +501,8 @@ class Run:
             "phase_step": self.phase_step,
             "d_steps": self.d_steps,
             "data": self.stream.state(),
-            "rng": _rng_state(),
+            "rng": rng[0],
+            "rng_per_rank": rng,
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -508,7 +536,18 @@ class Run:
         objective = self._objective_for(self.phases[self.phase_index])
         if "objective" in state and hasattr(objective, "load_state_dict"):
             objective.load_state_dict(state["objective"])
-        _set_rng_state(state["rng"])
+        per_rank = state.get("rng_per_rank", [state["rng"]])
+        if len(per_rank) != self.world:
+            raise GanforgeError(f"{out} was trained with {len(per_rank)} processes; resume it with as many "
+                                f"(torchrun --nproc_per_node {len(per_rank)}) to continue exactly")
+        _set_rng_state(per_rank[self.rank])
+
+
+class _NoHooks:
+    """Lifecycle hooks run on rank 0 only; other ranks call this stand-in."""
+
+    def __getattr__(self, name):
+        return lambda **kwargs: None
 
 
 def train(recipe: str, data, out, steps: int | None = None, batch_size: int | None = None,
@@ -525,4 +564,8 @@ def train(recipe: str, data, out, steps: int | None = None, batch_size: int | No
     if batch_size is not None:
         overrides["batch_size"] = batch_size
     run = Run(recipe, data, out, overrides=overrides, resume=resume, config_file=config_file)
-    return run.fit()
+    try:
+        return run.fit()
+    finally:
+        if run.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()

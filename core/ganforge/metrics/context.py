@@ -1,0 +1,298 @@
+"""``ganforge evaluate``: one :class:`EvalContext` per call, shared by every metric.
+
+A metric is a function ``metric(ctx) -> dict`` registered through the
+``ganforge_register_metrics`` hook. It asks the context for what it needs; the context
+computes each thing once (the real data, the generated samples, the features of both)
+so that FD, KID and precision/recall asked for together generate and embed the samples
+only once.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from ..errors import GanforgeError
+from .distances import frechet_distance, kernel_inception_distance, precision_recall_density_coverage
+from .mixtures import mode_coverage
+
+#: generated samples when the user gives no -n: min(len(real data), this)
+DEFAULT_N = 2000
+#: PacGAN scores 2,500 generated points for mode coverage
+MODES_N = 2500
+
+
+def _condition_key(pipeline) -> str | None:
+    """What the run is conditioned on: "label", "text" or None (unconditional).
+
+    A ganforge Pipeline has an ``encoder`` (None when unconditional) whose
+    ``condition_key`` says; a stand-in without one may set ``condition_key`` or
+    ``config["conditional"]`` (class labels).
+    """
+    key = getattr(pipeline, "condition_key", None)
+    if key:
+        return key
+    if hasattr(pipeline, "encoder"):
+        encoder = pipeline.encoder
+        return getattr(encoder, "condition_key", "label") if encoder is not None else None
+    config = getattr(pipeline, "config", None) or {}
+    return "label" if config.get("conditional") else None
+
+
+class EvalContext:
+    """Everything metrics share within one ``evaluate`` call, each computed on first use.
+
+    - ``ctx.pipeline``: the loaded :class:`ganforge.Pipeline` (``.modality``, ``.generate``)
+    - ``ctx.data_path``, ``ctx.options`` (``features``, ``kid_subsets``, ``kid_subset_size``,
+      ``prc_k``, ``generate``: generator options such as ``{"truncation": 0.7}``)
+    - ``ctx.seed``, ``ctx.batch_size``
+    - ``ctx.real``: the real :class:`ganforge.SampleSet` (``modality.load(data_path)``)
+    - ``ctx.n``: how many samples are generated (the user's ``n``, else
+      ``min(len(real), 2000)``) and how many real samples are compared with them
+    - ``ctx.real_x(n)``: ``n`` real samples in model space (a fixed seeded subset)
+    - ``ctx.fake``: ``ctx.n`` generated samples in model space (CPU); ``ctx.generated(m)``
+      for another count. Conditional runs are given the conditions of the real subset
+      (its class mix, or its captions as prompts), so real and generated sets match.
+    - ``ctx.features()``: ``(space_name, real_feats, fake_feats)``, float [N, F]
+    """
+
+    def __init__(self, pipeline, data_path, options: dict | None = None, n: int | None = None,
+                 seed: int = 0, batch_size: int = 256):
+        if n is not None and n < 1:
+            raise GanforgeError(f"-n must be at least 1 (got {n})")
+        if batch_size < 1:
+            raise GanforgeError(f"--batch-size must be at least 1 (got {batch_size})")
+        self.pipeline = pipeline
+        self.data_path = Path(data_path)
+        self.options = dict(options or {})
+        self.seed = int(seed)
+        self.batch_size = int(batch_size)
+        self._n = n
+        self._real = None
+        self._real_order: torch.Tensor | None = None
+        self._real_class_names: list[str] = []
+        self._generated: dict[int, torch.Tensor] = {}
+        self._features = None
+        self.feature_space: str | None = None  # set once features were computed
+
+    # ------------------------------------------------------------------ real data
+
+    @property
+    def modality(self):
+        return self.pipeline.modality
+
+    @property
+    def real(self):
+        """The real data set, loaded once.
+
+        Loading lets a modality learn state from the data; the trained run's state
+        (normalisation, vocabulary, class list) is what the generator's samples are in,
+        so it is put back afterwards. The evaluation data's class names are kept to map
+        its labels to names.
+        """
+        if self._real is None:
+            modality = self.modality
+            trained_state = copy.deepcopy(modality.state)
+            real = modality.load(self.data_path)
+            self._real_class_names = list(modality.class_names())
+            if trained_state:
+                modality.state = trained_state
+            if len(real) == 0:
+                raise GanforgeError(f"no samples found in {self.data_path}")
+            self._real = real
+            gen = torch.Generator().manual_seed(self.seed)
+            self._real_order = torch.randperm(len(real), generator=gen)
+        return self._real
+
+    @property
+    def n(self) -> int:
+        return self._n if self._n is not None else min(len(self.real), DEFAULT_N)
+
+    def real_indices(self, n: int | None = None) -> torch.Tensor:
+        """Indices of the first ``n`` real samples of a fixed seeded shuffle (at most all)."""
+        self.real  # noqa: B018 -- loads the data and the shuffle
+        n = self.n if n is None else n
+        return self._real_order[: min(n, len(self._real_order))]
+
+    def real_x(self, n: int | None = None) -> torch.Tensor:
+        """``n`` real samples (default ``ctx.n``, at most all of them) in model space."""
+        return self.real.batch(self.real_indices(n))["x"]
+
+    def _real_batches(self, n: int | None = None):
+        index = self.real_indices(n)
+        for s in range(0, len(index), self.batch_size):
+            yield self.real.batch(index[s:s + self.batch_size])["x"]
+
+    # ------------------------------------------------------------------ generated data
+
+    def _conditions(self, index: torch.Tensor) -> dict:
+        """``classes=`` or ``prompts=`` for generating alongside real samples ``index``."""
+        key = _condition_key(self.pipeline)
+        if key is None:
+            return {}
+        fields = self.real.fields
+        if key == "label":
+            if "label" not in fields or not self._real_class_names:
+                raise GanforgeError(f"this run is class-conditional but {self.data_path} has no class sub-folders")
+            labels = fields["label"][index].tolist()
+            return {"classes": [self._real_class_names[i] for i in labels]}
+        if key == "text":
+            if "text" not in fields:
+                raise GanforgeError(f"this run is text-conditional but {self.data_path} has no captions (metadata.jsonl)")
+            return {"prompts": [fields["text"][i] for i in index.tolist()]}
+        return {}
+
+    def generated(self, n: int) -> torch.Tensor:
+        """``n`` generated samples in model space on the CPU, made once per ``n``.
+
+        Generated in batches of ``batch_size``, batch ``i`` with seed ``seed + i``, so a
+        figure is reproducible. Conditional runs cycle through the conditions of the
+        real subset in its seeded order.
+        """
+        if n < 1:
+            raise GanforgeError(f"cannot evaluate on {n} generated samples")
+        if n not in self._generated:
+            order = self.real_indices(len(self.real))
+            gen_options = dict(self.options.get("generate") or {})
+            parts = []
+            for i, s in enumerate(range(0, n, self.batch_size)):
+                m = min(self.batch_size, n - s)
+                index = order[torch.arange(s, s + m) % len(order)]
+                result = self.pipeline.generate(m, seed=self.seed + i, **self._conditions(index), **gen_options)
+                samples = result.samples if hasattr(result, "samples") else result
+                parts.append(samples.detach().cpu())
+            self._generated[n] = torch.cat(parts)
+        return self._generated[n]
+
+    @property
+    def fake(self) -> torch.Tensor:
+        return self.generated(self.n)
+
+    # ------------------------------------------------------------------ features
+
+    def features(self) -> tuple[str, torch.Tensor, torch.Tensor]:
+        """``(space_name, real_feats, fake_feats)``, computed once.
+
+        The modality chooses the feature space (``modality.feature_space(real, spec)``
+        with ``spec`` the user's ``--features``); ``extract`` sees batches in model space
+        on the CPU and may move them to its own device.
+        """
+        if self._features is None:
+            name, extract = self.modality.feature_space(self.real, self.options.get("features"))
+            fake = self.fake
+            with torch.no_grad():
+                real_feats = torch.cat([_features(extract, x) for x in self._real_batches()])
+                fake_feats = torch.cat([_features(extract, fake[s:s + self.batch_size])
+                                        for s in range(0, len(fake), self.batch_size)])
+            self._features = (str(name), real_feats, fake_feats)
+            self.feature_space = str(name)
+        return self._features
+
+
+def _features(extract, x: torch.Tensor) -> torch.Tensor:
+    out = extract(x)
+    if not isinstance(out, torch.Tensor) or out.dim() < 1 or len(out) != len(x):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise GanforgeError(f"the feature extractor returned {shape} for a batch of {len(x)}; it must return [B, F]")
+    return out.detach().reshape(len(x), -1).to("cpu", torch.float64)
+
+
+# ---------------------------------------------------------------------- built-in metrics
+
+
+def fd(ctx: EvalContext) -> dict:
+    """Frechet distance between real and generated features (FID in the modality's space)."""
+    name, real, fake = ctx.features()
+    return {"fd": frechet_distance(real, fake), "feature_space": name}
+
+
+def kid(ctx: EvalContext) -> dict:
+    """Kernel distance (KID): mean and std of unbiased polynomial MMD^2 over random subsets."""
+    name, real, fake = ctx.features()
+    out = kernel_inception_distance(
+        real, fake,
+        subsets=int(ctx.options.get("kid_subsets", 100)),
+        subset_size=int(ctx.options.get("kid_subset_size", 1000)),
+        seed=ctx.seed,
+    )
+    out["feature_space"] = name
+    return out
+
+
+def prc(ctx: EvalContext) -> dict:
+    """Precision, recall, density and coverage with k nearest neighbours (k = 5, lowered for tiny sets)."""
+    name, real, fake = ctx.features()
+    smallest = min(len(real), len(fake))
+    if smallest < 2:
+        raise GanforgeError(f"precision/recall need at least 2 real and 2 generated samples (have {len(real)} and {len(fake)})")
+    k = min(int(ctx.options.get("prc_k", 5)), smallest - 1)
+    out = precision_recall_density_coverage(real, fake, k=k)
+    out["prc_k"] = k
+    out["feature_space"] = name
+    return out
+
+
+def modes(ctx: EvalContext) -> dict:
+    """PacGAN mode coverage of 2-D mixture data: modes captured and % high-quality points.
+
+    Reads the mixture from the modality state (``{"modes": [[x, y], ...], "std": s}``,
+    as the toy modality records it). Scores ``-n`` points, 2,500 by default as in PacGAN.
+    """
+    ctx.real  # noqa: B018 -- a modality without trained state learns it from the data
+    state = ctx.modality.state
+    if not state.get("modes") or not state.get("std"):
+        raise GanforgeError("the 'modes' metric needs a run trained on a mixture data set (ganforge data ring / grid)")
+    points = ctx.generated(ctx._n if ctx._n is not None else MODES_N)
+    points = points.reshape(len(points), -1)
+    return mode_coverage(points, torch.tensor(state["modes"], dtype=torch.float64), float(state["std"]))
+
+
+# ---------------------------------------------------------------------- evaluate
+
+
+def _resolve(metric) -> tuple[str, Callable]:
+    if callable(metric):
+        return getattr(metric, "__name__", repr(metric)), metric
+    from .. import plugins
+
+    fn = plugins.registry().get("metric", str(metric))  # unknown: an error listing the known ones
+    if not callable(fn):
+        raise GanforgeError(f"metric '{metric}' is registered to something that is not callable")
+    return str(metric), fn
+
+
+def evaluate(pipeline, data_path, metrics: Sequence[str | Callable] | None = None, n: int | None = None,
+             seed: int = 0, features: str | None = None, batch_size: int = 256,
+             options: dict[str, Any] | None = None) -> dict:
+    """Score a trained run against data: ``{"fd": ..., "kid": ..., "feature_space": ...}``.
+
+    ``pipeline`` is a loaded pipeline or a run directory; ``metrics`` names registered
+    metrics (or are metric functions), by default the modality's ``default_metrics``;
+    ``n`` generated samples (default min(len(data), 2000)); ``features`` the feature
+    space (modality-specific, None: its default); ``options`` more settings read by
+    metrics (``kid_subsets``, ``kid_subset_size``, ``prc_k``, ``generate``).
+    """
+    if isinstance(pipeline, (str, Path)):
+        from ..pipeline import load
+
+        pipeline = load(pipeline)
+    options = dict(options or {})
+    if features is not None:
+        options["features"] = features
+    names = list(metrics) if metrics else list(getattr(pipeline.modality, "default_metrics", ()))
+    if not names:
+        raise GanforgeError("no metric to compute: name one with --metric")
+    resolved = [_resolve(m) for m in names]  # every name checked before anything is computed
+    ctx = EvalContext(pipeline, data_path, options=options, n=n, seed=seed, batch_size=batch_size)
+    out: dict[str, Any] = {}
+    for name, fn in resolved:
+        result = fn(ctx)
+        if not isinstance(result, dict):
+            raise GanforgeError(f"metric '{name}' returned {type(result).__name__}, not a dict of figures")
+        out.update(result)
+    if ctx.feature_space is not None:
+        out["feature_space"] = ctx.feature_space
+    return out

@@ -34,9 +34,11 @@ _LAZY = {
     "load": "ganforge.pipeline",
     "Pipeline": "ganforge.pipeline",
     "GenerationResult": "ganforge.pipeline",
-    "registry": "ganforge.plugins",
+    "get_registry": "ganforge.plugins",
     "get_plugin_manager": "ganforge.plugins",
     "data_files": "ganforge.data",
+    "read_captions": "ganforge.data",
+    "class_of": "ganforge.data",
     "DataReport": "ganforge.data",
 }
 

@@ -80,6 +80,8 @@ class Modality:
 
     #: what ``ganforge generate`` writes, for messages ("PNG", "WAV", "TXT")
     file_kind = "file"
+    #: generation options meant for ``save_samples`` rather than the generator
+    generation_options: tuple[str, ...] = ()
 
     def __init__(self, config: dict, state: dict | None = None):
         self.config = config
@@ -96,8 +98,9 @@ class Modality:
     def class_names(self) -> list[str]:
         return list(self.state.get("classes", []))
 
-    def save_samples(self, x: torch.Tensor, out_dir: Path, names: Sequence[str]) -> list[Path]:
-        """Write one file per sample (PNG, WAV, a line of TXT ...); return their paths."""
+    def save_samples(self, x: torch.Tensor, out_dir: Path, names: Sequence[str], **options) -> list[Path]:
+        """Write one file per sample (PNG, WAV, a line of TXT ...); return their paths.
+        ``options`` are the user's generation options named in ``generation_options``."""
         raise NotImplementedError
 
     def save_preview(self, x: torch.Tensor, path: Path) -> list[Path]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -19,6 +19,7 @@ class GenerationResult:
     samples: torch.Tensor
     conditions: dict | None
     modality: object
+    save_options: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -28,7 +29,7 @@ class GenerationResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         names = [f"{prefix}_{i:05d}" for i in range(len(self.samples))]
-        paths = list(self.modality.save_samples(self.samples, out, names))
+        paths = list(self.modality.save_samples(self.samples, out, names, **self.save_options))
         if preview:
             paths += list(self.modality.save_preview(self.samples, out / f"{prefix}_grid"))
         return paths
@@ -89,6 +90,7 @@ class Pipeline:
                 conditions = {"label": torch.arange(n) % len(names)}
             else:
                 raise GanforgeError(f"this run ({self.recipe}) is conditional: give --prompt TEXT (prompts=[...])")
+        save_options = {k: options.pop(k) for k in list(options) if k in self.modality.generation_options}
         g = torch.Generator().manual_seed(int(seed))
         chunks = []
         for start in range(0, n, batch_size):
@@ -100,7 +102,7 @@ class Pipeline:
                 cond = self.encoder(part.to(self.device) if isinstance(part, torch.Tensor) else part)
             x = self.generator.generate(size, cond=cond, generator=g, **options)
             chunks.append(x.float().cpu() if x.is_floating_point() else x.cpu())
-        return GenerationResult(torch.cat(chunks), conditions, self.modality)
+        return GenerationResult(torch.cat(chunks), conditions, self.modality, save_options)
 
 
 def load(run_dir, device: str = "cpu", use_ema: bool = True) -> Pipeline:

@@ -195,5 +195,6 @@ def reset(extra_modules: list[str] | None = None) -> PluginManager:
     return _manager
 
 
-def registry() -> Registry:
+def get_registry() -> Registry:
+    """Every registered component, from the process-wide plugin manager."""
     return get_plugin_manager().registry

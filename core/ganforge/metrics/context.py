@@ -258,7 +258,7 @@ def _resolve(metric) -> tuple[str, Callable]:
         return getattr(metric, "__name__", repr(metric)), metric
     from .. import plugins
 
-    fn = plugins.registry().get("metric", str(metric))  # unknown: an error listing the known ones
+    fn = plugins.get_registry().get("metric", str(metric))  # unknown: an error listing the known ones
     if not callable(fn):
         raise GanforgeError(f"metric '{metric}' is registered to something that is not callable")
     return str(metric), fn

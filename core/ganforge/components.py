@@ -144,13 +144,19 @@ class Generator(nn.Module):
     """
 
     config_class: type | None = None
+    #: "normal" (standard normal) or "uniform" (U[-1, 1], as WaveGAN draws z)
+    latent_distribution = "normal"
 
     def latent_shape(self) -> tuple[int, ...]:
         return (self.cfg.nz,)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-        """Latents for ``n`` samples; the default is a standard normal."""
-        z = torch.randn((n, *self.latent_shape()), generator=generator)
+        """Latents for ``n`` samples from ``latent_distribution``."""
+        shape = (n, *self.latent_shape())
+        if self.latent_distribution == "uniform":
+            z = torch.rand(shape, generator=generator) * 2 - 1
+        else:
+            z = torch.randn(shape, generator=generator)
         return z.to(device) if device is not None else z
 
     def generate(self, n: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,

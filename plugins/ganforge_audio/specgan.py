@@ -57,6 +57,7 @@ def _start_size(cfg: SpecGANConfig) -> tuple[int, int]:
 
 class Generator(ganforge.Generator):
     config_class = SpecGANConfig
+    latent_distribution = "uniform"  # z ~ U[-1, 1], as in the paper
 
     def __init__(self, cfg: SpecGANConfig):
         super().__init__()
@@ -71,10 +72,6 @@ class Generator(ganforge.Generator):
         self.layers = nn.ModuleList(
             nn.ConvTranspose2d(widths[i], widths[i + 1], cfg.kernel, 2, padding=pad, output_padding=1)
             for i in range(5))
-
-    def sample_latent(self, n, generator=None, device=None):
-        z = torch.rand((n, self.cfg.nz), generator=generator) * 2 - 1
-        return z.to(device) if device is not None else z
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.cfg.conditional:

@@ -88,6 +88,7 @@ class PhaseShuffle(nn.Module):
 
 class Generator(ganforge.Generator):
     config_class = WaveGANConfig
+    latent_distribution = "uniform"  # the paper draws z uniformly from [-1, 1]
 
     def __init__(self, cfg: WaveGANConfig):
         super().__init__()
@@ -108,11 +109,6 @@ class Generator(ganforge.Generator):
         # the paper's optional learned post-processing filter, to remove the artefact frequencies
         self.post_filter = (nn.Conv1d(cfg.channels, cfg.channels, cfg.post_filter_len, bias=False)
                             if cfg.post_filter_len > 0 else None)
-
-    def sample_latent(self, n, generator=None, device=None):
-        # the paper draws z uniformly from [-1, 1]
-        z = torch.rand((n, self.cfg.nz), generator=generator) * 2 - 1
-        return z.to(device) if device is not None else z
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.cfg.conditional:

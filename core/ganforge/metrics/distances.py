@@ -99,7 +99,9 @@ def kernel_inception_distance(feats_a, feats_b, subsets: int = 100, subset_size:
     ``subset_size`` is lowered to the size of the smaller set when the sets are
     smaller (the estimate stays unbiased, only noisier). The subsets are drawn with a
     generator seeded by ``seed``, so the figure is reproducible. Returns
-    ``{"kid": mean, "kid_std": std}``; the std is 0 with a single subset. KID can be
+    ``{"kid": mean, "kid_std": std}``; the std is 0 with a single subset, or when
+    both sets have no more than ``subset_size`` samples (every subset is then the
+    whole set). KID can be
     slightly negative for two samples of one distribution: it is unbiased.
     """
     a = _as_features(feats_a, "the first set")

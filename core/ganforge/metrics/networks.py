@@ -41,8 +41,9 @@ def fit_feature_network(net, x: torch.Tensor, y: torch.Tensor, steps: int = 300,
     indices [N]. Adam for ``steps`` minibatches drawn with replacement.
 
     The result depends only on ``seed`` (and the initial weights): the minibatch order
-    comes from a generator seeded with it, and dropout runs under a forked, seeded global
-    RNG, so the caller's random state is left as it was. The losses of every step are
+    comes from a generator seeded with it, and initialisation (for a factory) and dropout
+    run under forked, seeded global RNGs, so the caller's random state is left as it was.
+    (On a GPU, cuDNN kernels may still add run-to-run noise.) The losses of every step are
     kept in ``net.fit_losses`` (to check that training did something).
     """
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
@@ -56,7 +57,10 @@ def fit_feature_network(net, x: torch.Tensor, y: torch.Tensor, steps: int = 300,
     y = y.long()
     order = torch.Generator().manual_seed(seed)
     losses: list[float] = []
-    with torch.random.fork_rng(devices=[]):
+    # Fork the CPU RNG and the current CUDA device's (a net built or trained on the GPU
+    # draws dropout there); manual_seed seeds both.
+    cuda = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
         if not isinstance(net, nn.Module):
             net = net()

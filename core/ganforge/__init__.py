@@ -50,11 +50,14 @@ __all__ = [
     "Recipe",
     "hookimpl",
     "__version__",
+    "metrics",
     *_LAZY,
 ]
 
 
 def __getattr__(name):
+    if name == "metrics":  # the public metrics toolkit: distances, mode coverage, feature networks
+        return import_module("ganforge.metrics")
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value

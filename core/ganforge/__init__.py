@@ -35,6 +35,8 @@ _LAZY = {
     "Pipeline": "ganforge.pipeline",
     "GenerationResult": "ganforge.pipeline",
     "get_registry": "ganforge.plugins",
+    "add_plugin": "ganforge.plugins",
+    "remove_plugin": "ganforge.plugins",
     "get_plugin_manager": "ganforge.plugins",
     "data_files": "ganforge.data",
     "read_captions": "ganforge.data",

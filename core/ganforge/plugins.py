@@ -108,12 +108,30 @@ class PluginManager:
 
     def _load_one(self, name: str, module_path: str, distribution=None, version=None) -> None:
         info = PluginInfo(name=name, module=module_path, distribution=distribution, version=version)
+        self._register(info, lambda: _import(module_path))
+
+    def add_plugin(self, plugin, name: str | None = None) -> PluginInfo:
+        """Register an object or module with ``@hookimpl`` methods as a plugin, in this
+        process only (notebooks, tests, benchmarks: a lifecycle hook without packaging)."""
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if name in self.plugins and self.plugins[name].status == "ok":
+            raise GanforgeError(f"a plugin named '{name}' is already loaded; pass another name")
+        info = PluginInfo(name=name, module=type(plugin).__module__)
+        self._register(info, lambda: plugin)
+        return info
+
+    def remove_plugin(self, name: str) -> None:
+        """Undo :meth:`add_plugin` (or any plugin's registration) in this process."""
+        self.registry.remove_plugin(name)
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        self.plugins.pop(name, None)
+
+    def _register(self, info: PluginInfo, get_module) -> None:
+        name = info.name
         self.plugins[name] = info
         try:
-            module_name, _, attr = module_path.partition(":")
-            module = importlib.import_module(module_name)
-            if attr:
-                module = getattr(module, attr)
+            module = get_module()
             if info.version is None:
                 info.version = getattr(module, "__version__", None)
             self.pm.register(module, name=name)
@@ -177,6 +195,12 @@ class PluginManager:
         return [p for n, p in sorted(self.plugins.items()) if n != "core"] + [self.plugins["core"]]
 
 
+def _import(module_path: str):
+    module_name, _, attr = module_path.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr) if attr else module
+
+
 _manager: PluginManager | None = None
 
 
@@ -193,6 +217,15 @@ def reset(extra_modules: list[str] | None = None) -> PluginManager:
     global _manager
     _manager = PluginManager(extra_modules=extra_modules).load()
     return _manager
+
+
+def add_plugin(plugin, name: str | None = None) -> PluginInfo:
+    """Register an in-process plugin object (see :meth:`PluginManager.add_plugin`)."""
+    return get_plugin_manager().add_plugin(plugin, name)
+
+
+def remove_plugin(name: str) -> None:
+    get_plugin_manager().remove_plugin(name)
 
 
 def get_registry() -> Registry:

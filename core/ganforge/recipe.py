@@ -38,6 +38,7 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
     "r1_interval": (16, "apply R1 lazily every N discriminator steps"),
     "grad_clip": (0.0, "clip gradient norm of both networks (0 disables)"),
     "ema_beta": (0.999, "generator EMA decay used for sampling (0 disables)"),
+    "ema_rampup": (0.05, "EMA half-life is at most this fraction of the steps so far (StyleGAN2's ramp-up; 0: off)"),
     "conditional": (False, "condition on class sub-folders (label encoder)"),
     "encoder": ("label", "conditioning encoder used when conditional"),
     "cond_dim": (64, "size of the condition embedding"),

@@ -1,7 +1,6 @@
 """The one loop, on the toy recipe: losses, checkpoints, exact resume, errors, generation."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -52,8 +51,8 @@ def test_training_writes_a_complete_run(ring, tmp_path):
 
 
 def test_discriminator_learns_to_separate_real_and_fake(ring, tmp_path):
-    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=60,
-                         overrides={**TINY, "hidden": 32, "lr_g": 0.0, "lr_d": 5e-3})
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=60,
+                   overrides={**TINY, "hidden": 32, "lr_g": 0.0, "lr_d": 5e-3})
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     first = sum(r["d_loss"] for r in log[:5]) / 5
     last = sum(r["d_loss"] for r in log[-5:]) / 5
@@ -74,8 +73,8 @@ def test_wgan_clips_critic_weights(ring, tmp_path):
 
 
 def test_r1_is_applied_on_its_interval(ring, tmp_path):
-    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4,
-                         overrides={**TINY, "r1_gamma": 1.0, "r1_interval": 2})
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4,
+                   overrides={**TINY, "r1_gamma": 1.0, "r1_interval": 2})
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert ["r1" in r for r in log] == [False, True, False, True]
 
@@ -108,13 +107,11 @@ class StopAt:
 
 def test_interrupted_run_checkpoints_and_resumes_exactly(ring, tmp_path):
     ganforge.train("toy-ring", data=ring, out=tmp_path / "full", steps=8, overrides=TINY)
-    manager = plugins.get_plugin_manager()
-    stopper = StopAt(3)
-    manager.pm.register(stopper, name="stopper")
+    ganforge.add_plugin(StopAt(3), name="stopper")
     try:
         run = ganforge.train("toy-ring", data=ring, out=tmp_path / "cut", steps=8, overrides=TINY)
     finally:
-        manager.pm.unregister(stopper)
+        ganforge.remove_plugin("stopper")
     assert run.step == 3 and run._stop_requested
     assert json.loads((tmp_path / "cut" / "ganforge.json").read_text())["step"] == 3
     ganforge.train("toy-ring", data=ring, out=tmp_path / "cut", resume=True)
@@ -130,7 +127,7 @@ def test_ctrl_c_in_the_cli_writes_a_checkpoint(ring, tmp_path):
         "    @hookimpl\n"
         "    def ganforge_on_step_end(self, run, step, logs):\n"
         "        if step == 2: os.kill(os.getpid(), signal.SIGINT)\n"
-        "plugins.get_plugin_manager().pm.register(Ctrl())\n"
+        "ganforge.add_plugin(Ctrl())\n"
         "from ganforge.cli import main\n"
         f"raise SystemExit(main(['train', 'toy-ring', '--data', r'{ring}', '--out', r'{tmp_path / 'run'}', '--steps', '50',"
         " '--set', 'hidden=8', '--set', 'progress=false']))\n"
@@ -156,7 +153,12 @@ class NaNAfterTwo(ganforge.Objective):
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(ring, tmp_path):
     import ganforge.training.objectives  # noqa: F401
 
-    plugins.get_plugin_manager().registry.add("objective", "test", "nan-after-two", NaNAfterTwo)
+    class NaNPlugin:
+        @hookimpl
+        def ganforge_register_objectives(self, register):
+            register("nan-after-two", NaNAfterTwo)
+
+    ganforge.add_plugin(NaNPlugin(), name="nan")
     ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2,
                    overrides={**TINY, "objective": "nan-after-two"})
     before = (tmp_path / "run" / "generator.safetensors").read_bytes()
@@ -218,3 +220,35 @@ def test_corrupt_weights_are_reported(ring, tmp_path):
         ganforge.load(tmp_path / "run", use_ema=False)
     with pytest.raises(GanforgeError, match="is not a ganforge run"):
         ganforge.load(tmp_path)
+
+
+def test_ema_ramps_up_so_short_runs_sample_from_trained_weights(ring, tmp_path):
+    fast = {**TINY, "ema_beta": 0.999, "lr_g": 1e-2}
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "a", steps=3, overrides=fast)
+    gap = max((a - b).abs().max().item() for a, b in zip(run.generator.parameters(), run.generator_ema.parameters()))
+    assert gap < 1e-4  # half-life of 5% of 3 steps: the EMA follows the generator
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "b", steps=3, overrides={**fast, "ema_rampup": 0.0})
+    gap = max((a - b).abs().max().item() for a, b in zip(run.generator.parameters(), run.generator_ema.parameters()))
+    assert gap > 1e-2  # without ramp-up it is still mostly the initial weights
+
+
+def test_ema_generator_gets_its_own_batch_norm_statistics(tmp_path):
+    from ganforge_image.datasets import make_shapes  # test data only; the core never imports a plugin
+
+    make_shapes(tmp_path / "shapes", n=64, size=16)
+    run = ganforge.train("dcgan", data=tmp_path / "shapes", out=tmp_path / "run", steps=2, overrides={
+        "image_size": 16, "ngf": 4, "ndf": 4, "batch_size": 16, "progress": False, "preview_n": 4})
+    ema_bn = [m for m in run.generator_ema.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    raw_bn = [m for m in run.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert ema_bn and all(m.num_batches_tracked.item() == 8 for m in ema_bn)  # re-estimated, not copied
+    assert not torch.equal(ema_bn[0].running_mean, raw_bn[0].running_mean)
+    assert ema_bn[0].momentum == raw_bn[0].momentum
+    saved = weights(tmp_path / "run" / "generator_ema.safetensors")
+    key = next(k for k in saved if k.endswith("running_mean"))
+    assert torch.equal(saved[key], dict(run.generator_ema.named_buffers())[key])
+
+
+def test_resume_applies_a_changed_learning_rate(ring, tmp_path):
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides=TINY)
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2, resume=True, overrides={"lr_d": 3e-3})
+    assert run.opt_d.param_groups[0]["lr"] == 3e-3 and run.opt_g.param_groups[0]["lr"] == 1e-4

@@ -279,10 +279,43 @@ class Run:
             return
         with torch.no_grad():
             beta = self.ema_beta
+            rampup = float(self.config["ema_rampup"])
+            if rampup > 0:
+                # early weights are poor: average over at most the last `rampup` of training
+                beta = min(beta, 0.5 ** (1.0 / max(self.step * rampup, 1e-8)))
             for p_ema, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
                 p_ema.lerp_(p, 1 - beta)
-            for b_ema, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
-                b_ema.copy_(b)
+            # buffers (batch-norm statistics) are re-estimated for the EMA weights before use
+
+    @torch.no_grad()
+    def _recalibrate_ema_norms(self, batches: int = 8) -> None:
+        """Give the EMA generator batch-norm statistics that match its own (averaged) weights.
+
+        Copying the raw generator's running statistics leaves them inconsistent with the
+        EMA weights; instead they are re-estimated from a few batches of the EMA generator,
+        with latents from a generator of their own (the training RNG is not touched)."""
+        G = self.generator_ema
+        norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)] if G else []
+        if not norms:
+            return
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average over the calibration batches
+        G.train()
+        g = torch.Generator().manual_seed(int(self.config["seed"]) + 777)
+        n = self.stream.batch_size
+        cond = None
+        if self.encoder is not None:
+            self.encoder.eval()
+            cond = self._encode(self._preview_conditions(n))
+            self.encoder.train()
+        for _ in range(batches):
+            z = G.sample_latent(n, generator=g).to(self.device)
+            G(z) if cond is None else G(z, cond)
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        G.eval()
 
     def request_stop(self) -> None:
         """Stop at the end of the current step, writing a checkpoint (what Ctrl-C does)."""
@@ -462,6 +495,7 @@ class Run:
             return []
         folder = self.out / "samples"
         folder.mkdir(exist_ok=True)
+        self._recalibrate_ema_norms()
         return self.modality.save_preview(self.preview_samples(), folder / f"step_{self.step:07d}")
 
     def _write_run_json(self) -> None:
@@ -490,6 +524,7 @@ class Run:
         out = self.out
         artifacts.save_module(out / artifacts.WEIGHT_FILES["generator"], self.generator, self.step)
         if self.generator_ema is not None:
+            self._recalibrate_ema_norms()
             artifacts.save_module(out / artifacts.WEIGHT_FILES["generator_ema"], self.generator_ema, self.step)
         artifacts.save_module(out / artifacts.WEIGHT_FILES["discriminator"], self.discriminator, self.step)
         if self.encoder is not None and self.encoder.trainable:
@@ -528,6 +563,9 @@ class Run:
                 )
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        for optimizer, which in ((self.opt_g, "g"), (self.opt_d, "d")):  # `--resume --set lr_d=...` applies
+            for group in optimizer.param_groups:
+                group["lr"] = float(self.config[f"lr_{which}"])
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.phase_index, self.phase_step = step, state["phase_index"], state["phase_step"]
         self.d_steps = state["d_steps"]

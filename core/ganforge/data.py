@@ -52,16 +52,16 @@ def read_captions(root: Path) -> dict[str, str]:
         base = meta.parent.relative_to(root)
         try:
             if meta.suffix == ".jsonl":
-                rows = [json.loads(line) for line in meta.read_text().splitlines() if line.strip()]
+                rows = [json.loads(line) for line in meta.read_text(encoding="utf-8").splitlines() if line.strip()]
             else:
-                with meta.open(newline="") as f:
+                with meta.open(newline="", encoding="utf-8") as f:
                     rows = list(csv.DictReader(f))
-        except (json.JSONDecodeError, csv.Error, UnicodeDecodeError) as e:
+        except (json.JSONDecodeError, csv.Error, UnicodeDecodeError, OSError) as e:
             raise GanforgeError(f"{meta} cannot be read ({e}); fix or remove it") from None
         for row in rows:
-            if "file_name" not in row or "text" not in row:
+            if not isinstance(row, dict) or "file_name" not in row or "text" not in row:
                 raise GanforgeError(f"{meta} needs 'file_name' and 'text' columns (Hugging Face imagefolder convention)")
-            captions[(base / row["file_name"]).as_posix()] = str(row["text"])
+            captions[(base / str(row["file_name"])).as_posix()] = str(row["text"])
     return captions
 
 

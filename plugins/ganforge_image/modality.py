@@ -1,0 +1,273 @@
+"""The image modality: folders of pictures (or CIFAR-10 batches) <-> uint8 tensors <-> PNG files.
+
+What ``--data`` may be:
+
+- a folder of PNG / JPEG / WebP / BMP files, searched recursively, any size and mode.
+  Each image is resized so its shorter side is ``image_size`` and centre-cropped to a
+  square, then converted to RGB (``channels=3``) or grayscale (``channels=1``);
+  transparent pixels are composited onto white.
+- class labels: when every image sits in a first-level sub-folder, the sub-folder
+  names (sorted) are the classes (torchvision ``ImageFolder``); images directly in
+  the folder are unlabelled.
+- captions: ``metadata.jsonl`` / ``metadata.csv`` with ``file_name`` and ``text``
+  columns beside the files (Hugging Face ``imagefolder``); they become the ``text``
+  field of the data.
+- a CIFAR-10 "python version" folder (``cifar-10-batches-py``: ``batches.meta``,
+  ``data_batch_1`` .. ``data_batch_5``, ``test_batch``) as distributed by its authors.
+
+The data is held in memory as uint8 [N, C, H, W] (a quarter of float32) and mapped
+to float in [-1, 1] a batch at a time (``to_model``), the range of the generators' Tanh.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+import ganforge
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+CIFAR10_META = "batches.meta"
+
+
+def to_model(x: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels [0, 255] -> float32 in [-1, 1]."""
+    return x.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Model space [-1, 1] (clamped) -> uint8 pixels, on the CPU."""
+    return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
+
+
+def _rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> RGB; transparency is composited onto white (not black)."""
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def fit_square(img: Image.Image, size: int, channels: int) -> np.ndarray:
+    """Resize the shorter side to ``size``, centre-crop, convert: uint8 [channels, size, size]."""
+    img = _rgb(img)
+    w, h = img.size
+    scale = size / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    if (new_w, new_h) != (w, h):
+        # LANCZOS when shrinking (anti-aliasing), BICUBIC when enlarging.
+        img = img.resize((new_w, new_h), Image.LANCZOS if scale < 1 else Image.BICUBIC)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    img = img.crop((left, top, left + size, top + size))
+    if channels == 1:
+        img = img.convert("L")
+    arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+# ----------------------------------------------------------------------------- CIFAR-10
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and numpy arrays, nothing else.
+
+    The CIFAR "python version" batches are pickles, and unpickling runs whatever code a
+    pickle names. A folder that merely *looks* like CIFAR-10 could carry such a file,
+    so only the globals a numpy array needs are allowed; any other one is refused.
+    """
+
+    _ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("_codecs", "encode"),  # how Python 3 writes bytes at protocol 2 (str -> bytes, harmless)
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch")
+
+
+def _unpickle(path: Path) -> dict:
+    with path.open("rb") as f:
+        # encoding="bytes": the batches were written by Python 2; keys come back as bytes.
+        obj = _ArrayUnpickler(f, encoding="bytes").load()
+    if not isinstance(obj, dict):
+        raise pickle.UnpicklingError("not a dict")
+    return {(k.decode() if isinstance(k, bytes) else k): v for k, v in obj.items()}
+
+
+def is_cifar10_folder(path: Path) -> bool:
+    """The layout of ``cifar-10-batches-py``: batches.meta and data_batch_N / test_batch files."""
+    return (path.is_dir() and (path / CIFAR10_META).is_file()
+            and (any(path.glob("data_batch_*")) or (path / "test_batch").is_file()))
+
+
+def read_cifar10(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(uint8 images [N, 3, 32, 32], labels [N], class names) of the training batches
+    (``test_batch`` only when there is no training batch)."""
+    try:
+        meta = _unpickle(path / CIFAR10_META)
+        classes = [c.decode() if isinstance(c, bytes) else str(c) for c in meta["label_names"]]
+    except (OSError, pickle.UnpicklingError, KeyError, EOFError, ValueError, TypeError) as e:
+        raise ganforge.GanforgeError(f"{path / CIFAR10_META} is not a CIFAR-10 batches.meta file ({e})") from None
+    files = sorted(path.glob("data_batch_*")) or [path / "test_batch"]
+    report = ganforge.DataReport("CIFAR-10 batch")
+    images, labels = [], []
+    for file in files:
+        try:
+            batch = _unpickle(file)
+            data = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+            lab = np.asarray(batch["labels"], dtype=np.int64)
+            if len(lab) != len(data) or (len(lab) and (lab.min() < 0 or lab.max() >= len(classes))):
+                raise ValueError("labels do not match the data")
+        except (OSError, pickle.UnpicklingError, KeyError, EOFError, ValueError, TypeError) as e:
+            report.skip(file, str(e))
+            continue
+        images.append(data)
+        labels.append(lab)
+    report.finish(len(images), path)
+    return np.concatenate(images), np.concatenate(labels), classes
+
+
+# ----------------------------------------------------------------------------- the modality
+
+
+class ImageModality(ganforge.Modality):
+    """Images as uint8 [N, C, H, W] in memory, float [-1, 1] in the model, PNG on disk."""
+
+    file_kind = "PNG"
+
+    @property
+    def image_size(self) -> int:
+        return int(self.config.get("image_size", 64))
+
+    @property
+    def channels(self) -> int:
+        return int(self.config.get("channels", 3))
+
+    def _check_options(self) -> None:
+        if self.channels not in (1, 3):
+            raise ganforge.GanforgeError(f"option 'channels' must be 3 (RGB) or 1 (grayscale), got {self.channels}")
+        if self.image_size < 1:
+            raise ganforge.GanforgeError(f"option 'image_size' must be positive, got {self.image_size}")
+
+    # -------------------------------------------------------------- reading
+
+    def load(self, path) -> ganforge.SampleSet:
+        self._check_options()
+        root = Path(path)
+        if is_cifar10_folder(root):
+            return self._load_cifar10(root)
+        files = ganforge.data_files(root, IMAGE_EXTENSIONS, "image")
+        base = root if root.is_dir() else root.parent
+        report = ganforge.DataReport("image")
+        pixels, kept = [], []
+        for file in files:
+            try:
+                with Image.open(file) as img:
+                    # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= image_size (much faster).
+                    img.draft(None, (self.image_size, self.image_size))
+                    img.load()  # decode now: a truncated file fails here, not later
+                    img = ImageOps.exif_transpose(img)  # phone photos: upright as viewers show them
+                    pixels.append(fit_square(img, self.image_size, self.channels))
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+                report.skip(file, str(e).splitlines()[0] if str(e) else type(e).__name__)
+                continue
+            kept.append(file)
+        report.finish(len(kept), root)
+        fields: dict = {"x": torch.from_numpy(np.stack(pixels))}
+
+        # Labels only when every image is in a class sub-folder (as ImageFolder requires).
+        folders = [ganforge.class_of(f, base) for f in kept] if root.is_dir() else [None]
+        classes: list[str] = []
+        if all(folders):
+            classes = sorted(set(folders))
+            index = {c: i for i, c in enumerate(classes)}
+            fields["label"] = torch.tensor([index[c] for c in folders], dtype=torch.long)
+        elif any(folders):
+            n_root = sum(c is None for c in folders)
+            print(f"warning: {n_root} image(s) lie directly in {root}, outside any class sub-folder; "
+                  "the data is treated as unlabelled", file=sys.stderr)
+
+        captions = ganforge.read_captions(base) if base.is_dir() else {}
+        n_captions = 0
+        if captions:
+            texts = [captions.get(f.relative_to(base).as_posix()) for f in kept]
+            n_captions = sum(t is not None for t in texts)
+            if n_captions < len(kept):
+                print(f"warning: {len(kept) - n_captions} of {len(kept)} images have no caption in "
+                      f"metadata.jsonl/metadata.csv; they get an empty caption", file=sys.stderr)
+            if n_captions:
+                fields["text"] = [t or "" for t in texts]
+
+        self.state = {"source": "folder", "classes": classes, "n_images": len(kept), "n_captions": n_captions}
+        return ganforge.SampleSet(fields, to_model=to_model)
+
+    def _load_cifar10(self, root: Path) -> ganforge.SampleSet:
+        data, labels, classes = read_cifar10(root)
+        x = torch.from_numpy(data)
+        if self.channels == 1:
+            # ITU-R 601-2 luma, the formula PIL's convert("L") uses.
+            w = torch.tensor([299, 587, 114], dtype=torch.int32).view(1, 3, 1, 1)
+            x = ((x.to(torch.int32) * w).sum(1, keepdim=True) + 500).div(1000, rounding_mode="floor").to(torch.uint8)
+        if self.image_size != 32:
+            from torchvision.transforms.v2 import functional as TF
+
+            x = TF.resize(x, [self.image_size, self.image_size], antialias=True)
+        self.state = {"source": "cifar10", "classes": classes, "n_images": len(x), "n_captions": 0}
+        return ganforge.SampleSet({"x": x.contiguous(), "label": torch.from_numpy(labels)}, to_model=to_model)
+
+    def derived_config(self) -> dict:
+        return {"channels": self.channels, "image_size": self.image_size, "n_classes": len(self.class_names())}
+
+    # -------------------------------------------------------------- writing
+
+    def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str]) -> list[Path]:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        pixels = to_uint8(x)
+        if len(names) != len(pixels):
+            raise ValueError(f"{len(pixels)} samples but {len(names)} names")
+        paths = []
+        for img, name in zip(pixels, names):
+            path = out / f"{name}.png"
+            _to_pil(img).save(path, format="PNG")
+            paths.append(path)
+        return paths
+
+    def save_preview(self, x: torch.Tensor, path) -> list[Path]:
+        from torchvision.utils import make_grid
+
+        path = Path(path)
+        path = path.with_name(path.name + ".png") if path.suffix.lower() != ".png" else path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pixels = to_uint8(x)
+        nrow = max(1, int(len(pixels) ** 0.5 + 0.999))  # near-square grid
+        grid = make_grid(pixels, nrow=nrow, padding=2, pad_value=255)
+        if pixels.shape[1] == 1:
+            grid = grid[:1]  # make_grid repeats one channel to three; keep it gray
+        _to_pil(grid).save(path, format="PNG")
+        return [path]
+
+    # -------------------------------------------------------------- metrics
+
+    def feature_space(self, real: ganforge.SampleSet, spec: str | None = None):
+        from .features import image_feature_space
+
+        return image_feature_space(real, spec, channels=self.channels)
+
+
+def _to_pil(img: torch.Tensor) -> Image.Image:
+    arr = img.numpy()
+    return Image.fromarray(arr[0]) if arr.shape[0] == 1 else Image.fromarray(arr.transpose(1, 2, 0))

@@ -254,7 +254,7 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="quickstart: make demo data, train a small model, generate images")
     p.add_argument("--out", default="ganforge-demo")
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=int, default=2400)
     p.add_argument("--images", type=int, default=2000, help="size of the demo data set")
     p.set_defaults(func=cmd_demo)
 

@@ -11,7 +11,7 @@ _OPTIONS = {
 
 _DEFAULTS = {
     "hidden": 400, "layers": 3, "nz": 2, "pack": 1,
-    "steps": 3000, "batch_size": 100, "lr_g": 1e-4, "lr_d": 1e-4,
+    "steps": 5000, "batch_size": 100, "lr_g": 1e-4, "lr_d": 1e-4,
     "betas_g": [0.5, 0.999], "betas_d": [0.5, 0.999], "ema_beta": 0.0,
     "checkpoint_every": 1000, "sample_every": 1000, "preview_n": 2500, "log_every": 50,
 }

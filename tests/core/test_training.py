@@ -252,3 +252,9 @@ def test_resume_applies_a_changed_learning_rate(ring, tmp_path):
     ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides=TINY)
     run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2, resume=True, overrides={"lr_d": 3e-3})
     assert run.opt_d.param_groups[0]["lr"] == 3e-3 and run.opt_g.param_groups[0]["lr"] == 1e-4
+
+
+def test_bf16_autocast_trains_on_cpu(ring, tmp_path):
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2, overrides={**TINY, "amp": "bf16"})
+    assert run.step == 2 and all(p.dtype == torch.float32 for p in run.generator.parameters())
+    assert torch.isfinite(ganforge.load(tmp_path / "run").generate(n=4, seed=0).samples).all()

@@ -241,7 +241,8 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", help="metric name (repeatable; default: the modality's)")
     p.add_argument("-n", type=int, help="generated samples to score")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--features", help="feature network for distances (a TorchScript file)")
+    p.add_argument("--features", help="feature space for distances: a TorchScript file, or a modality's named space "
+                        "(image: inception, trained)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=cmd_evaluate)

@@ -258,3 +258,21 @@ def test_bf16_autocast_trains_on_cpu(ring, tmp_path):
     run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2, overrides={**TINY, "amp": "bf16"})
     assert run.step == 2 and all(p.dtype == torch.float32 for p in run.generator.parameters())
     assert torch.isfinite(ganforge.load(tmp_path / "run").generate(n=4, seed=0).samples).all()
+
+
+@pytest.mark.parametrize("n_critic, forwards", [(1, 3), (2, 9)])
+def test_generator_update_reuses_the_critic_fake_batch_only_with_one_critic_step(ring, tmp_path, n_critic, forwards):
+    calls = []
+
+    class CountForwards:
+        @hookimpl
+        def ganforge_on_train_start(self, run):
+            run.generator.register_forward_hook(lambda *args: calls.append(1))
+
+    ganforge.add_plugin(CountForwards(), name="count")
+    try:
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=3,
+                       overrides={**TINY, "n_critic": n_critic, "preview_n": 0})
+    finally:
+        ganforge.remove_plugin("count")
+    assert len(calls) == forwards  # one G forward per step (DCGAN example), fresh latents per critic step

@@ -328,15 +328,19 @@ class Run:
         config = self._phase_config
         logs: dict = {}
         G, D = self.generator, self.discriminator
-        batch = None
+        batch, cond, handoff = None, None, None
         if objective.trains_discriminator:
             D.requires_grad_(True)
             interval = objective.d_regularizer_interval()
-            for _ in range(int(config["n_critic"])):
+            n_critic = int(config["n_critic"])
+            if n_critic == 1 and objective.trains_generator:
+                handoff = {"keep": True}  # the G update reuses this fake batch and condition
+            for _ in range(n_critic):
                 batch = self._batch()
-                with torch.no_grad():
+                with nullcontext() if handoff else torch.no_grad():
                     cond = self._encode(batch)
-                s = Step(G, D, batch, config, self.step, cond=cond, cond_d=cond)
+                s = Step(G, D, batch, config, self.step, cond=cond,
+                         cond_d=cond.detach() if cond is not None else None, handoff=handoff)
                 with self._autocast():
                     loss, extra = objective.discriminator_loss(s)
                 self._backward_step(loss, self.opt_d, D.parameters(), "discriminator")
@@ -352,9 +356,10 @@ class Run:
             if batch is None:
                 batch = self._batch()
             D.requires_grad_(False)  # no discriminator gradients are needed for the generator step
-            cond = self._encode(batch)
+            if not handoff:
+                cond = self._encode(batch)
             s = Step(G, D, batch, config, self.step, cond=cond,
-                     cond_d=cond.detach() if cond is not None else None)
+                     cond_d=cond.detach() if cond is not None else None, handoff=handoff)
             with self._autocast():
                 loss, extra = objective.generator_loss(s)
             params = [p for group in self.opt_g.param_groups for p in group["params"]]

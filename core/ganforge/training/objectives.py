@@ -27,18 +27,28 @@ class Step:
     cond: torch.Tensor | None = None
     cond_d: torch.Tensor | None = None
     state: dict = field(default_factory=dict)  # objective scratch space for one step
+    # With one critic update per step, the generator update reuses the critic update's
+    # fake batch, graph intact (as the PyTorch DCGAN example does): one G forward per step.
+    handoff: dict | None = None
 
     @property
     def real(self) -> torch.Tensor:
         return self.batch["x"]
 
     def fake(self, n: int | None = None) -> torch.Tensor:
-        """Generated samples for this batch's conditions (a fresh latent each call)."""
+        """Generated samples for this batch's conditions (a fresh latent each call, except
+        that the generator update first gets the critic update's batch, when handed one)."""
         n = n or len(self.real)
+        handoff = self.handoff
+        if handoff is not None and "fake" in handoff:
+            x = handoff.pop("fake")
+            if len(x) == n:
+                return x
         z = self.generator.sample_latent(n, device=self.real.device)
-        if self.cond is None:
-            return self.generator(z)
-        return self.generator(z, self.cond[:n])
+        x = self.generator(z) if self.cond is None else self.generator(z, self.cond[:n])
+        if handoff is not None and handoff.pop("keep", False) and x.requires_grad:
+            handoff["fake"] = x
+        return x
 
     def D(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """Discriminator scores, flattened to shape [B]; conditioned on ``cond_d`` by default."""

@@ -93,12 +93,12 @@ def cmd_train(args) -> int:
 
     run = train(args.recipe, data=args.data, out=args.out, overrides=_overrides(args), resume=args.resume,
                 config_file=args.config)
-    status = "stopped (resume with --resume)" if run._stop_requested else "finished"
+    status = "stopped (resume with --resume)" if run.stopped_early else "finished"
     if not run.is_main:
         return 0
     print(f"training {status} at step {run.step}; run saved in {run.out}")
     print(f"generate with: ganforge generate {run.out} --out {run.out / 'generated'}")
-    return 130 if run._stop_requested else 0
+    return 130 if run.stopped_early else 0
 
 
 def cmd_generate(args) -> int:

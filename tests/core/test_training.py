@@ -112,7 +112,7 @@ def test_interrupted_run_checkpoints_and_resumes_exactly(ring, tmp_path):
         run = ganforge.train("toy-ring", data=ring, out=tmp_path / "cut", steps=8, overrides=TINY)
     finally:
         ganforge.remove_plugin("stopper")
-    assert run.step == 3 and run._stop_requested
+    assert run.step == 3 and run.stopped_early
     assert json.loads((tmp_path / "cut" / "ganforge.json").read_text())["step"] == 3
     ganforge.train("toy-ring", data=ring, out=tmp_path / "cut", resume=True)
     a, b = weights(tmp_path / "full" / "generator.safetensors"), weights(tmp_path / "cut" / "generator.safetensors")

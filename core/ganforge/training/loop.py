@@ -317,6 +317,11 @@ class Run:
             m.momentum = momentum
         G.eval()
 
+    @property
+    def stopped_early(self) -> bool:
+        """True when training ended on a stop request (Ctrl-C) before its last step."""
+        return self._stop_requested
+
     def request_stop(self) -> None:
         """Stop at the end of the current step, writing a checkpoint (what Ctrl-C does)."""
         self._stop_requested = True

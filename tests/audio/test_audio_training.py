@@ -73,6 +73,14 @@ def test_generated_wav_files_have_the_right_rate_and_length(runs, recipe, tmp_pa
     assert torch.equal(result.samples, again.samples), "the same seed gives the same audio"
 
 
+def test_spectrogram_pictures_are_a_generation_option(runs, tmp_path):
+    pipe = ganforge.load(runs["wavegan"].out)
+    pipe.generate(n=2, seed=0, classes=["organ"]).save(tmp_path / "plain")
+    assert not (tmp_path / "plain" / "sample_00000.png").exists()
+    pipe.generate(n=2, seed=0, classes=["organ"], save_spectrograms=True).save(tmp_path / "pics")
+    assert (tmp_path / "pics" / "sample_00000.png").is_file() and (tmp_path / "pics" / "sample_00001.png").is_file()
+
+
 def test_specgan_generator_can_return_spectrograms(runs):
     pipe = ganforge.load(runs["specgan"].out)
     spec = pipe.generate(n=2, seed=0, output="spectrogram").samples

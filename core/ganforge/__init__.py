@@ -5,7 +5,8 @@ The public API, the only part of ganforge a plugin may import::
     import ganforge
     ganforge.train("dcgan", data="photos/", out="runs/photos", steps=5000)
     result = ganforge.load("runs/photos").generate(n=16, seed=0)
-    result.save("out/")
+    result.images[0].show()          # user objects: .images (PIL), .audio, .texts
+    result.save("out/")              # files + metadata.jsonl; or ganforge.generate(run, n, seed, out=...)
 
 Names that need torch (the component base classes, ``train``, ``load``) are imported
 on first use, so ``import ganforge`` and ``ganforge plugins`` stay fast.
@@ -24,14 +25,21 @@ _LAZY = {
     "Generator": "ganforge.components",
     "Discriminator": "ganforge.components",
     "ConditioningEncoder": "ganforge.components",
+    "Augmentation": "ganforge.components",
     "SampleSet": "ganforge.components",
     "build_config": "ganforge.components",
     "Objective": "ganforge.training.objectives",
     "Step": "ganforge.training.objectives",
+    "Regularizer": "ganforge.training.objectives",
+    "r1_penalty": "ganforge.training.objectives",
+    "r2_penalty": "ganforge.training.objectives",
     "gradient_penalty": "ganforge.training.objectives",
+    "Progress": "ganforge.training.support",
+    "all_reduce_mean": "ganforge.training.distributed",
     "train": "ganforge.training.loop",
     "Run": "ganforge.training.loop",
     "load": "ganforge.pipeline",
+    "generate": "ganforge.pipeline",
     "Pipeline": "ganforge.pipeline",
     "GenerationResult": "ganforge.pipeline",
     "get_registry": "ganforge.plugins",

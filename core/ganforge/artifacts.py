@@ -1,8 +1,18 @@
 """The run directory: safetensors weights, a JSON description, a weights-only training state.
 
-Every file is written atomically (a temporary file in the same folder, then
-``os.replace``), so an interrupted write never leaves a half-written checkpoint behind.
-Loading never unpickles arbitrary objects.
+    runs/NAME/
+      ganforge.json                 the run: recipe, components, configuration, modality state,
+                                    and which checkpoint is the current one
+      checkpoints/step-000001000/   one complete checkpoint: generator, generator_ema,
+                                    discriminator (, encoder) .safetensors + training_state.pt
+      log.jsonl  samples/
+
+A checkpoint is one atomic unit. Its files are written into a hidden ``.partial``
+folder, flushed to disk, and the folder renamed to its final name; only then does
+``ganforge.json`` (itself replaced in one rename) name it as current. A kill or a full
+disk at any moment leaves the previous checkpoint current and complete. Older
+checkpoint folders are removed after the commit. Loading never unpickles arbitrary
+objects.
 """
 
 from __future__ import annotations
@@ -14,9 +24,12 @@ from typing import Any
 
 from .errors import GanforgeError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: runs written before checkpoints had folders of their own keep their files at the top
+READABLE_VERSIONS = (1, 2)
 RUN_FILE = "ganforge.json"
 STATE_FILE = "training_state.pt"
+CHECKPOINTS = "checkpoints"
 WEIGHT_FILES = {
     "generator": "generator.safetensors",
     "generator_ema": "generator_ema.safetensors",
@@ -25,13 +38,27 @@ WEIGHT_FILES = {
 }
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk, so a rename after it never
+    exposes an empty file after a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot fsync folders; the rename is still atomic
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` and move the result over ``path`` in one rename."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         write(tmp)
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -53,17 +80,76 @@ def read_run_json(run_dir: str | Path) -> dict:
     except json.JSONDecodeError as e:
         raise GanforgeError(f"{path} is corrupt ({e}); restore it from a backup") from None
     version = info.get("format_version")
-    if version != FORMAT_VERSION:
-        raise GanforgeError(f"{path} has format version {version}; this ganforge reads version {FORMAT_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise GanforgeError(f"{path} has format version {version}; this ganforge reads versions "
+                            f"{', '.join(map(str, READABLE_VERSIONS))}")
     return info
 
 
-def save_module(path: Path, module, step: int) -> None:
+def checkpoint_dir(run_dir: str | Path, info: dict | None = None) -> Path | None:
+    """The folder of the run's current checkpoint, or None when it has none yet."""
+    run_dir = Path(run_dir)
+    info = read_run_json(run_dir) if info is None else info
+    if info.get("format_version") == 1:  # files at the top of the run directory
+        return run_dir if (run_dir / STATE_FILE).is_file() else None
+    name = info.get("checkpoint")
+    if not name:
+        return None
+    folder = run_dir / CHECKPOINTS / Path(str(name)).name  # never a path out of the run
+    if not folder.is_dir():
+        raise GanforgeError(f"{folder} is missing; {run_dir / RUN_FILE} names it as the current checkpoint")
+    return folder
+
+
+def write_checkpoint(run_dir: Path, step: int, modules: dict, state: dict[str, Any], info: dict) -> Path:
+    """Write one checkpoint as an atomic unit and make it current; return its folder.
+
+    ``modules`` maps WEIGHT_FILES keys to networks; ``state`` is the training state
+    (tensors and plain values only); ``info`` the contents of ``ganforge.json``, which is
+    written last with ``checkpoint`` naming the new folder: the commit point.
+    """
+    import shutil
+
+    import torch
+
+    run_dir = Path(run_dir)
+    root = run_dir / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{step:09d}"
+    k = 1
+    while (root / name).exists():  # the same step saved twice (a last save after a periodic one)
+        name, k = f"step-{step:09d}.{k}", k + 1
+    partial = root / f".{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        partial.mkdir()
+        for key, module in modules.items():
+            save_module(partial / WEIGHT_FILES[key], module, step, atomic=False)
+        torch.save(state, partial / STATE_FILE)
+        for f in partial.iterdir():
+            _fsync(f)
+        _fsync(partial)
+        os.replace(partial, root / name)
+        _fsync(root)
+        write_json(run_dir / RUN_FILE, {**info, "checkpoint": f"{CHECKPOINTS}/{name}"})
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    for old in root.iterdir():  # only now is the previous checkpoint no longer needed
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return root / name
+
+def save_module(path: Path, module, step: int, atomic: bool = True) -> None:
     from safetensors.torch import save_file
 
     # contiguous clones: safetensors refuses shared or strided storage
     tensors = {k: v.detach().contiguous().clone().cpu() for k, v in module.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"step": str(step), "format": "pt"}))
+    metadata = {"step": str(step), "format": "pt"}
+    if atomic:
+        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    else:
+        save_file(tensors, str(path), metadata=metadata)
 
 
 def load_module(path: Path, module, strict: bool = True) -> int:
@@ -86,7 +172,10 @@ def load_module(path: Path, module, strict: bool = True) -> int:
         raise GanforgeError(
             f"{path} does not fit the network its run describes ({first}); was it copied from another run?"
         ) from None
-    return int(meta.get("step", -1))
+    step = str(meta.get("step", "-1"))
+    if not step.lstrip("-").isdigit():
+        raise GanforgeError(f"{path} records step {step!r}, not a number; the file is corrupt or not from ganforge")
+    return int(step)
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:

@@ -15,9 +15,12 @@ def component_names(recipe, config: dict) -> dict[str, str | None]:
         "generator": registry.find("generator", config.get("generator", recipe.generator)).full_name,
         "discriminator": registry.find("discriminator", config.get("discriminator", recipe.discriminator)).full_name,
         "encoder": None,
+        "augmentation": None,
     }
-    if config.get("conditional"):
+    if config.get("conditional") is True:
         names["encoder"] = registry.find("encoder", config["encoder"]).full_name
+    if config.get("augment", "none") != "none":
+        names["augmentation"] = registry.find("augmentation", config["augment"]).full_name
     return names
 
 

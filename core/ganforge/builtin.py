@@ -28,4 +28,3 @@ def ganforge_register_metrics(register):
     register("fd", "ganforge.metrics:fd", summary="Frechet distance in the modality's feature space")
     register("kid", "ganforge.metrics:kid", summary="kernel (inception) distance, unbiased MMD^2 with a cubic kernel")
     register("prc", "ganforge.metrics:prc", summary="precision, recall, density, coverage (k=5)")
-    register("modes", "ganforge.metrics:modes", summary="modes captured and % high-quality samples (PacGAN)")

@@ -81,7 +81,7 @@ def _overrides(args) -> dict:
     from .config import parse_assignments
 
     overrides = parse_assignments(args.set)
-    for key in ("steps", "batch_size", "device"):
+    for key in ("steps", "batch_size", "device", "seed"):
         value = getattr(args, key, None)
         if value is not None:
             overrides[key] = value
@@ -101,20 +101,33 @@ def cmd_train(args) -> int:
     return 130 if run.stopped_early else 0
 
 
+def parse_seeds(text: str) -> list[int]:
+    """StyleGAN's ``--seeds``: ``1-16``, ``3,7,9`` or both (``1-4,10``)."""
+    from .errors import GanforgeError
+
+    seeds = []
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        try:
+            seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+        except ValueError:
+            raise GanforgeError(f"--seeds takes numbers and ranges such as 1-16 or 3,7,9; got '{text}'") from None
+    if not seeds:
+        raise GanforgeError(f"--seeds '{text}' names no seed")
+    return seeds
+
+
 def cmd_generate(args) -> int:
     from .config import parse_assignments
     from .pipeline import load
 
     pipe = load(args.run, device=args.device)
-    options = parse_assignments(args.option)
-    if args.truncation is not None:
-        options["truncation"] = args.truncation
-    if args.temperature is not None:
-        options["temperature"] = args.temperature
-    result = pipe.generate(n=args.n, seed=args.seed, classes=args.classes, prompts=args.prompt, **options)
-    paths = result.save(args.out)
+    seeds = parse_seeds(args.seeds) if args.seeds else None
+    paths = pipe.generate_to(args.out, n=args.n, seed=args.seed, seeds=seeds, classes=args.classes,
+                             prompts=args.prompt, batch_size=args.batch_size, **parse_assignments(args.set))
     kind = getattr(pipe.modality, "file_kind", "file")
-    print(f"wrote {len(result)} {kind} samples to {args.out} ({len(paths)} files)")
+    count = len(seeds) if seeds else args.n
+    print(f"wrote {count} {kind} samples to {args.out} ({len(set(paths))} files, metadata.jsonl)")
     return 0
 
 
@@ -154,33 +167,20 @@ def cmd_data(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """The quickstart: make the shapes data, train a small DCGAN, generate images."""
+    """The quickstart a plugin registers (``ganforge_register_demos``)."""
     registry = _manager().registry
-    registry.find("recipe", "dcgan")  # a clear error if the image plugin is missing
-    from .pipeline import load
-    from .training import train
-
-    out = Path(args.out)
-    data = out / "data" / "shapes"
-    run_dir = out / "run"
-    if not (data / "metadata.jsonl").exists():
-        print(f"making the demo data set in {data} ...")
-        registry.get("dataset", "shapes")(data, n=args.images, size=32)
-    if (run_dir / "ganforge.json").exists():
-        import shutil
-
-        shutil.rmtree(run_dir)
-    print(f"training a small class-conditional DCGAN for {args.steps} steps (about two minutes on 2 CPU cores) ...")
-    train("dcgan", data=data, out=run_dir, overrides={
-        "steps": args.steps, "image_size": 32, "ngf": 32, "ndf": 32, "batch_size": 64, "conditional": True,
-        "sample_every": max(1, args.steps // 4), "checkpoint_every": args.steps, "preview_n": 64,
-    })
-    generated = out / "generated"
-    result = load(run_dir).generate(n=64, seed=0)
-    result.save(generated)
-    print(f"\ndone. generated images: {generated}/ (sample_*.png, sample_grid.png)")
-    print(f"training previews: {run_dir / 'samples'}/   the trained run: {run_dir}/")
-    print(f"more: ganforge generate {run_dir} --out my_images -n 16 --class circle")
+    if args.list:
+        for e in registry.entries("demo"):
+            print(f"{e.name:12} {e.summary}")
+        return 0
+    if args.name:
+        entry = registry.find("demo", args.name)
+    else:
+        entries = registry.entries("demo")
+        if not entries:
+            raise GanforgeError("no demo is installed: install a plugin that registers one (see `ganforge plugins`)")
+        entry = entries[0]
+    entry.load()(Path(args.out), steps=args.steps, quick=args.quick)
     return 0
 
 
@@ -216,7 +216,8 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run directory to write")
     p.add_argument("--steps", type=int)
     p.add_argument("--batch-size", dest="batch_size", type=int)
-    p.add_argument("--device", help="cpu, cuda, cuda:N (default: auto)")
+    p.add_argument("--seed", type=int, help="seed of weights, data order and latents")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or auto (default: auto)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a recipe option")
     p.add_argument("--config", help="JSON file of options")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -225,14 +226,15 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate samples from a trained run")
     p.add_argument("run")
     p.add_argument("--out", required=True)
-    p.add_argument("-n", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--prompt", action="append", help="text condition (repeatable)")
+    p.add_argument("-n", type=int, default=16, help="how many samples")
+    p.add_argument("--seed", type=int, default=0, help="seed of the call (sample i gets a seed of its own)")
+    p.add_argument("--seeds", help="one sample per seed: 1-16, 3,7,9 (instead of -n/--seed)")
+    p.add_argument("--prompt", action="append", help="text condition (repeatable; cycled over the samples)")
     p.add_argument("--class", dest="classes", action="append", help="class name (repeatable)")
-    p.add_argument("--truncation", type=float, help="truncation psi (StyleGAN)")
-    p.add_argument("--temperature", type=float, help="sampling temperature (text)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="other generator option")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="generation option of the model (truncation=0.7, temperature=0.8, ...)")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=64, help="samples per forward pass")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("evaluate", help="score a run against data")
@@ -244,7 +246,7 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--features", help="feature space for distances: a TorchScript file, or a modality's named space "
                         "(image: inception, trained)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("data", help="write a built-in demo data set")
@@ -253,10 +255,12 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="data set option (n, seed ...)")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("demo", help="quickstart: make demo data, train a small model, generate images")
+    p = sub.add_parser("demo", help="quickstart: make demo data, train a small model, generate samples")
+    p.add_argument("name", nargs="?", help="which demo (default: the first installed; --list shows them)")
     p.add_argument("--out", default="ganforge-demo")
-    p.add_argument("--steps", type=int, default=2400)
-    p.add_argument("--images", type=int, default=2000, help="size of the demo data set")
+    p.add_argument("--steps", type=int, help="training steps (default: the demo's own)")
+    p.add_argument("--quick", action="store_true", help="a smoke-test-sized run (seconds)")
+    p.add_argument("--list", action="store_true", help="list the installed demos")
     p.set_defaults(func=cmd_demo)
 
     for entry in plugin_commands:

@@ -80,6 +80,8 @@ class Modality:
 
     #: what ``ganforge generate`` writes, for messages ("PNG", "WAV", "TXT")
     file_kind = "file"
+    #: the GenerationResult property that gives user objects: "images", "audio" or "texts"
+    result_kind: str | None = None
     #: generation options meant for ``save_samples`` rather than the generator
     generation_options: tuple[str, ...] = ()
 
@@ -98,9 +100,21 @@ class Modality:
     def class_names(self) -> list[str]:
         return list(self.state.get("classes", []))
 
-    def save_samples(self, x: torch.Tensor, out_dir: Path, names: Sequence[str], **options) -> list[Path]:
-        """Write one file per sample (PNG, WAV, a line of TXT ...); return their paths.
-        ``options`` are the user's generation options named in ``generation_options``."""
+    def save_samples(self, x: torch.Tensor, out_dir: Path, names: Sequence[str], metadata: Sequence[dict] = (),
+                     append: bool = False, **options) -> list[Path]:
+        """Write the samples ``x`` as files a person opens; return, for each sample, the
+        path of the file that holds it (a PNG each, or one TXT of lines for all).
+
+        ``names`` are file stems, one per sample. ``metadata`` holds one dict per sample
+        (run, seed, index, class or prompt, options): embed it where the format allows
+        (PNG text chunks), so every file can be reproduced. Generation is streamed in
+        batches: ``append`` is true for every batch after the first, when a modality that
+        gathers samples in one file must add to it. ``options`` are the user's generation
+        options named in ``generation_options``."""
+        raise NotImplementedError
+
+    def to_user(self, x: torch.Tensor, **options) -> list:
+        """The samples as user objects: PIL images, numpy audio arrays, strings."""
         raise NotImplementedError
 
     def save_preview(self, x: torch.Tensor, path: Path) -> list[Path]:
@@ -119,21 +133,9 @@ class Modality:
         feature spaces are not comparable."""
         raise GanforgeError(f"the {type(self).__name__} modality defines no feature space for metrics")
 
-    def generation_conditions(self, n: int, classes=None, prompts=None) -> dict | None:
-        """Turn user choices into a condition batch for ``n`` samples: class names ->
-        ``{"label": LongTensor}``, prompts -> ``{"text": [...]}``; None when unconditional."""
-        if prompts:
-            prompts = list(prompts)
-            return {"text": [prompts[i % len(prompts)] for i in range(n)]}
-        if classes:
-            names = self.class_names()
-            index = []
-            for c in classes:
-                if c not in names:
-                    raise GanforgeError(f"unknown class '{c}'; this run knows: {', '.join(names) or 'none'}")
-                index.append(names.index(c))
-            return {"label": torch.tensor([index[i % len(index)] for i in range(n)])}
-        return None
+    def set_progress(self, progress) -> None:
+        """Where training stands (a :class:`ganforge.Progress`), before every step on every
+        rank. A modality that serves batches at a phase's resolution reads it here."""
 
 
 class Generator(nn.Module):
@@ -159,34 +161,81 @@ class Generator(nn.Module):
             z = torch.randn(shape, generator=generator)
         return z.to(device) if device is not None else z
 
+    def set_progress(self, progress) -> None:
+        """Where training stands (a :class:`ganforge.Progress`), before every step on every
+        rank (the EMA copy is told too). Compute a fade-in alpha here and keep it in a
+        buffer: buffers follow into the EMA generator and the saved run."""
+
     def generate(self, n: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                 **options) -> torch.Tensor:
-        """``n`` samples; ``generator`` makes them reproducible; options such as
-        ``truncation`` or ``temperature`` are the network's own (unknown ones are an error)."""
+                 latents: torch.Tensor | None = None, **options) -> torch.Tensor:
+        """``n`` samples; ``generator`` makes them reproducible, or ``latents`` [n, ...] give
+        them (interpolation, mixing); options such as ``truncation`` or ``temperature`` are
+        the network's own (unknown ones are an error)."""
         if options:
-            raise GanforgeError(f"{type(self).__name__} takes no generation option {sorted(options)}")
+            raise GanforgeError(f"{type(self).__name__} takes no generation option {sorted(options)}; "
+                                f"it takes none")
         device = next(self.parameters()).device
-        z = self.sample_latent(n, generator=generator).to(device)
+        z = self.sample_latent(n, generator=generator) if latents is None else latents
+        z = z.to(device)
         return self(z, cond) if cond is not None else self(z)
 
 
 class Discriminator(nn.Module):
-    """Sample (and optional condition embedding) to one score (a logit) per sample, shape [B]."""
+    """Sample (and optional condition embedding) to one score (a logit) per sample, shape [B].
+
+    Subclasses set ``config_class`` and implement ``forward(x, cond=None)``; the loop
+    calls ``set_progress`` before every step."""
 
     config_class: type | None = None
+
+    def set_progress(self, progress) -> None:
+        """Where training stands (a :class:`ganforge.Progress`), before every step."""
+
+
+class Augmentation(nn.Module):
+    """Differentiable augmentation of every discriminator input, real and generated alike
+    (DiffAugment, ADA); chosen with ``--set augment=NAME``.
+
+    ``forward(x)`` must be differentiable (the generator learns through it). Keep state
+    that must survive a resume (ADA's p) in buffers: the module's ``state_dict`` is saved
+    with every checkpoint. The loop calls ``set_progress`` before every step and
+    ``observe(real_scores)`` after every discriminator update with that update's scores
+    of the real batch (detached, shape [B]): ADA adjusts p from their sign.
+    """
+
+    config_class: type | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def set_progress(self, progress) -> None:
+        """Where training stands, before every step on every rank."""
+
+    def observe(self, real_scores: torch.Tensor) -> None:
+        """The real batch's discriminator scores after a discriminator update."""
 
 
 class ConditioningEncoder(nn.Module):
     """Turns conditions into embeddings of size ``dim`` for the generator and discriminator.
 
-    ``condition_key`` names the batch field it reads: ``"label"`` (class indices) or
-    ``"text"`` (captions / prompts). A ``trainable`` encoder is optimised with the
-    generator and saved in the run; a frozen one is referenced by name and rebuilt.
+    - ``condition_key`` names the data field it reads: ``"label"`` (class sub-folders),
+      ``"text"`` (captions from ``metadata.jsonl``), or any field a modality adds. The
+      core knows no list of condition kinds.
+    - ``dim`` is the embedding size; it is put in the run configuration as ``cond_dim``
+      before the generator and discriminator are built.
+    - ``trainable``: optimised with the generator and saved in the run
+      (``encoder.safetensors``). A frozen encoder is kept in eval mode, never builds a
+      graph, and is rebuilt from its configuration when the run is loaded.
+    - ``user_option``: what a user gives at generation, ``"class"`` (``--class``) or
+      ``"prompt"`` (``--prompt``); ``from_user`` turns those values into field values.
+    - ``default_conditions(n, modality)``: conditions to show when the user gives none
+      (previews, a plain ``generate``), or None to require them.
     """
 
     config_class: type | None = None
     condition_key = "label"
     trainable = True
+    user_option = "prompt"
 
     @property
     def dim(self) -> int:
@@ -194,3 +243,13 @@ class ConditioningEncoder(nn.Module):
 
     def forward(self, conditions) -> torch.Tensor:
         raise NotImplementedError
+
+    def from_user(self, values: Sequence, modality: "Modality"):
+        """The user's ``--class`` / ``--prompt`` values as values of the data field."""
+        return list(values)
+
+    def default_conditions(self, n: int, modality: "Modality"):
+        return None
+
+    def set_progress(self, progress) -> None:
+        """Where training stands, before every step on every rank."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from .components import ConditioningEncoder
@@ -22,6 +23,7 @@ class LabelEncoder(ConditioningEncoder):
     config_class = LabelEncoderConfig
     condition_key = "label"
     trainable = True
+    user_option = "class"
 
     def __init__(self, cfg: LabelEncoderConfig):
         super().__init__()
@@ -35,3 +37,17 @@ class LabelEncoder(ConditioningEncoder):
 
     def forward(self, labels):
         return self.embed(labels)
+
+    def from_user(self, values, modality):
+        """Class names (as the sub-folders are named) -> class indices."""
+        names = modality.class_names()
+        index = []
+        for value in values:
+            if value not in names:
+                raise GanforgeError(f"unknown class '{value}'; this run knows: {', '.join(names) or 'none'}")
+            index.append(names.index(value))
+        return torch.tensor(index)
+
+    def default_conditions(self, n, modality):
+        """Every class in turn."""
+        return torch.arange(n) % self.cfg.n_classes

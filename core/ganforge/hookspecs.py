@@ -95,6 +95,23 @@ def ganforge_register_encoders(register):
 
 
 @hookspec
+def ganforge_register_augmentations(register):
+    """Register differentiable augmentations, chosen with ``--set augment=NAME``.
+
+    :param register: ``register(name, reference, summary="")``; the reference resolves
+        to a subclass of :class:`ganforge.Augmentation` (an ``nn.Module`` with a
+        ``config_class``). The loop applies it to every discriminator input, real and
+        generated, calls its ``set_progress`` before each step and ``observe`` with the
+        real batch's scores after each discriminator update; its ``state_dict`` (ADA's p)
+        is saved with every checkpoint.
+
+    Called once when plugins load. Example::
+
+        register("ada", "ganforge_image.ada:AdaptiveAugment", summary="ADA (Karras et al. 2020)")
+    """
+
+
+@hookspec
 def ganforge_register_objectives(register):
     """Register objectives: the adversarial game (D loss, G loss, regularisers).
 
@@ -146,6 +163,22 @@ def ganforge_register_datasets(register):
     Called once when plugins load. Example::
 
         register("shapes", "ganforge_image.datasets:make_shapes", summary="coloured shapes")
+    """
+
+
+@hookspec
+def ganforge_register_demos(register):
+    """Register quickstarts that ``ganforge demo [NAME]`` runs.
+
+    :param register: ``register(name, reference, summary="")``; the reference resolves
+        to a callable ``demo(out: pathlib.Path, steps: int | None = None, quick: bool = False)
+        -> pathlib.Path`` that makes its data, trains, generates, prints what it wrote
+        and returns the folder of generated files. ``quick`` asks for a smoke-test-sized
+        run (CI). Without a name, ``ganforge demo`` runs the first registered demo.
+
+    Called once when plugins load. Example::
+
+        register("shapes", "ganforge_image.demo:shapes_demo", summary="class-conditional DCGAN on shapes")
     """
 
 

@@ -1,9 +1,17 @@
-"""Inference: ``ganforge.load(run).generate(n, seed).save(dir)``."""
+"""Inference: ``ganforge.load(run).generate(n, seed).save(dir)``.
+
+Every sample has a seed of its own (``sample_seed(seed, i)``, or the user's ``seeds``),
+from which its latent is drawn: a sample does not depend on how many were generated
+with it or in what batch size, and ``generate(seeds=[s])`` remakes any file whose
+``metadata.jsonl`` line says ``"seed": s``.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import torch
 
@@ -11,52 +19,119 @@ from . import artifacts
 from .build import build_network, load_component
 from .errors import GanforgeError
 
+PREVIEW_MAX = 64  # samples in the preview grid written beside generated files
+
+
+def sample_seed(seed: int, index: int) -> int:
+    """The seed of sample ``index`` of a call with ``seed``: distinct for every (seed, index)
+    below 2**20 samples, and sample i of seed 0 is seed i."""
+    return ((int(seed) << 20) + int(index)) % (2**63)
+
 
 @dataclass
 class GenerationResult:
-    """Generated samples in the modality's tensor space, and how to write them as files."""
+    """Generated samples, as user objects (``images``, ``audio``, ``texts``) and files."""
 
-    samples: torch.Tensor
-    conditions: dict | None
+    samples: torch.Tensor  # in the modality's tensor space
+    records: list[dict]  # per sample: run, recipe, seed, index, condition, options
     modality: object
     save_options: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.samples)
 
+    def _user(self, kind: str) -> list:
+        made = getattr(self.modality, "result_kind", None)
+        if made != kind:
+            raise GanforgeError(f"this run makes {made or 'samples of its own kind'}, not {kind}; "
+                                f"use result.{made}" if made else f"this run makes no {kind}")
+        return self.modality.to_user(self.samples, **self.save_options)
+
+    @property
+    def images(self) -> list:
+        """PIL images (image runs)."""
+        return self._user("images")
+
+    @property
+    def audio(self) -> list:
+        """numpy float32 arrays [frames, channels] at ``sample_rate`` (audio runs)."""
+        return self._user("audio")
+
+    @property
+    def sample_rate(self) -> int:
+        return int(getattr(self.modality, "sample_rate"))
+
+    @property
+    def texts(self) -> list[str]:
+        """Strings (text runs)."""
+        return self._user("texts")
+
     def save(self, out_dir, prefix: str = "sample", preview: bool = True) -> list[Path]:
-        """Write one file per sample (PNG / WAV / TXT, as the modality decides) and a preview."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        names = [f"{prefix}_{i:05d}" for i in range(len(self.samples))]
-        paths = list(self.modality.save_samples(self.samples, out, names, **self.save_options))
+        """Write one file per sample (PNG / WAV / TXT, as the modality decides), a
+        ``metadata.jsonl`` line per file, and a preview of the first samples."""
+        out = _out_folder(out_dir)
+        with open(out / "metadata.jsonl", "w", encoding="utf-8") as meta:
+            paths = _write_batch(self.modality, self.samples, self.records, 0, out, prefix, self.save_options, meta)
         if preview:
-            paths += list(self.modality.save_preview(self.samples, out / f"{prefix}_grid"))
+            paths += list(self.modality.save_preview(self.samples[:PREVIEW_MAX], out / f"{prefix}_grid"))
         return paths
+
+
+def _out_folder(out_dir) -> Path:
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise GanforgeError(f"--out {out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _write_batch(modality, x, records, start, out, prefix, options, meta) -> list[Path]:
+    names = [f"{prefix}_{start + i:05d}" for i in range(len(x))]
+    paths = list(modality.save_samples(x, out, names, metadata=records, append=start > 0, **options))
+    for path, record in zip(paths, records):
+        meta.write(json.dumps({"file_name": Path(path).name, **record}) + "\n")
+    meta.flush()
+    return paths
 
 
 class Pipeline:
     """A trained run, loaded for generation."""
 
-    def __init__(self, run_dir, device: str = "cpu", use_ema: bool = True):
+    def __init__(self, run_dir, device: str = "auto", use_ema: bool = True):
+        from .training.loop import _device
+
         self.run_dir = Path(run_dir)
         info = artifacts.read_run_json(self.run_dir)
+        folder = artifacts.checkpoint_dir(self.run_dir, info)
+        if folder is None:
+            raise GanforgeError(f"{self.run_dir} has no checkpoint yet; let its training reach checkpoint_every "
+                                f"steps, or continue it with `ganforge train ... --resume`")
         self.info = info
         self.config = dict(info["config"])
-        self.device = torch.device(device)
         names, plugins = info["components"], info.get("plugins", {})
         self.modality = load_component("modality", names["modality"], plugins)(self.config, state=info["modality_state"])
         self.generator = build_network("generator", names["generator"], self.config, plugins)
-        ema_file = self.run_dir / artifacts.WEIGHT_FILES["generator_ema"]
-        weights = ema_file if use_ema and ema_file.is_file() else self.run_dir / artifacts.WEIGHT_FILES["generator"]
+        ema_file = folder / artifacts.WEIGHT_FILES["generator_ema"]
+        weights = ema_file if use_ema and ema_file.is_file() else folder / artifacts.WEIGHT_FILES["generator"]
         artifacts.load_module(weights, self.generator)
-        self.generator.to(self.device).eval()
+        self.generator.eval()
         self.encoder = None
         if names.get("encoder"):
             self.encoder = build_network("encoder", names["encoder"], self.config, plugins)
             if self.encoder.trainable:
-                artifacts.load_module(self.run_dir / artifacts.WEIGHT_FILES["encoder"], self.encoder)
-            self.encoder.to(self.device).eval()
+                artifacts.load_module(folder / artifacts.WEIGHT_FILES["encoder"], self.encoder)
+            self.encoder.eval()
+        self._checkpoint = folder
+        self.device = torch.device("cpu")
+        self.to(_device(device))
+
+    def to(self, device) -> "Pipeline":
+        """Move the networks to ``device`` ("cpu", "cuda", a torch.device ...)."""
+        self.device = torch.device(device)
+        self.generator.to(self.device)
+        if self.encoder is not None:
+            self.encoder.to(self.device)
+        return self
 
     @property
     def recipe(self) -> str:
@@ -70,41 +145,120 @@ class Pipeline:
         """The trained discriminator (loaded on demand; generation does not need it)."""
         names, plugins = self.info["components"], self.info.get("plugins", {})
         D = build_network("discriminator", names["discriminator"], self.config, plugins)
-        artifacts.load_module(self.run_dir / artifacts.WEIGHT_FILES["discriminator"], D)
+        artifacts.load_module(self._checkpoint / artifacts.WEIGHT_FILES["discriminator"], D)
         return D.to(self.device).eval()
 
-    @torch.no_grad()
-    def generate(self, n: int = 16, seed: int = 0, classes=None, prompts=None, batch_size: int = 64,
-                 **options) -> GenerationResult:
-        """``n`` samples; the same ``seed`` gives the same samples. ``classes`` (names) or
-        ``prompts`` (texts) condition a conditional run; ``options`` go to the generator
-        (``truncation``, ``temperature``, ...)."""
+    # ------------------------------------------------------------------ generation
+
+    def _conditions(self, n: int, classes, prompts):
+        """(field values for n samples, the user's value per sample) or (None, None)."""
+        given, option = (classes, "class") if classes else (prompts, "prompt") if prompts else (None, None)
+        if self.encoder is None:
+            if given:
+                raise GanforgeError(f"this run ({self.recipe}) is unconditional; drop --{option}")
+            return None, None
+        if given:
+            if option != self.encoder.user_option:
+                raise GanforgeError(f"this run ({self.recipe}) is conditioned on '{self.encoder.condition_key}': "
+                                    f"give --{self.encoder.user_option}, not --{option}")
+            given = [given] if isinstance(given, str) else list(given)
+            values = self.encoder.from_user(given, self.modality)
+            index = torch.arange(n) % len(given)
+            user = [given[i] for i in index.tolist()]
+        else:
+            values = self.encoder.default_conditions(n, self.modality)
+            if values is None:
+                raise GanforgeError(f"this run ({self.recipe}) is conditional: give --{self.encoder.user_option} "
+                                    f"({self.encoder.user_option}s=[...] in Python)")
+            index = torch.arange(n)
+            user = None
+        values = values[index] if isinstance(values, torch.Tensor) else [values[i] for i in index.tolist()]
+        if user is None and self.encoder.user_option == "class" and isinstance(values, torch.Tensor):
+            names = self.modality.class_names()
+            user = [names[i] if i < len(names) else i for i in values.tolist()]
+        return values, user
+
+    def _batches(self, n, seed, seeds, classes, prompts, latents, batch_size, options) \
+            -> Iterator[tuple[int, torch.Tensor, list[dict]]]:
+        if seeds is not None:
+            seeds = [int(s) for s in seeds]
+            n = len(seeds)
+        if latents is not None:
+            n = len(latents)
         if n < 1:
             raise GanforgeError(f"n must be at least 1, got {n}")
-        if self.encoder is None and (classes or prompts):
-            raise GanforgeError(f"this run ({self.recipe}) is unconditional; drop --class/--prompt")
-        conditions = self.modality.generation_conditions(n, classes=classes, prompts=prompts)
-        if self.encoder is not None and conditions is None:
-            names = self.modality.class_names()
-            if self.encoder.condition_key == "label" and names:
-                conditions = {"label": torch.arange(n) % len(names)}
-            else:
-                raise GanforgeError(f"this run ({self.recipe}) is conditional: give --prompt TEXT (prompts=[...])")
-        save_options = {k: options.pop(k) for k in list(options) if k in self.modality.generation_options}
-        g = torch.Generator().manual_seed(int(seed))
-        chunks = []
-        for start in range(0, n, batch_size):
-            size = min(batch_size, n - start)
-            cond = None
-            if conditions is not None:
-                key = self.encoder.condition_key
-                part = conditions[key][start : start + size]
-                cond = self.encoder(part.to(self.device) if isinstance(part, torch.Tensor) else part)
-            x = self.generator.generate(size, cond=cond, generator=g, **options)
-            chunks.append(x.float().cpu() if x.is_floating_point() else x.cpu())
-        return GenerationResult(torch.cat(chunks), conditions, self.modality, save_options)
+        if batch_size < 1:
+            raise GanforgeError(f"batch_size must be at least 1, got {batch_size}")
+        seeds = seeds if seeds is not None else [sample_seed(seed, i) for i in range(n)]
+        values, user = self._conditions(n, classes, prompts)
+        condition_name = self.encoder.user_option if self.encoder is not None else None
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                stop = min(start + batch_size, n)
+                if latents is not None:
+                    z = latents[start:stop]
+                else:
+                    z = torch.cat([self.generator.sample_latent(1, generator=torch.Generator().manual_seed(s))
+                                   for s in seeds[start:stop]])
+                cond = None
+                if values is not None:
+                    part = values[start:stop]
+                    cond = self.encoder(part.to(self.device) if isinstance(part, torch.Tensor) else part)
+                x = self.generator.generate(stop - start, cond=cond, latents=z.to(self.device), **options)
+                x = x.float().cpu() if x.is_floating_point() else x.cpu()
+                records = []
+                for i in range(start, stop):
+                    record = {"run": str(self.run_dir), "recipe": self.recipe,
+                              "seed": None if latents is not None else seeds[i], "index": i}
+                    if user is not None:
+                        record[condition_name] = user[i]
+                    record["options"] = dict(options)
+                    records.append(record)
+                yield start, x, records
+
+    def _split_options(self, options: dict) -> tuple[dict, dict]:
+        """(generator options, save options): the modality names the options it uses."""
+        save = {k: options[k] for k in options if k in self.modality.generation_options}
+        return {k: v for k, v in options.items() if k not in save}, save
+
+    def generate(self, n: int = 16, seed: int = 0, classes=None, prompts=None, seeds: Sequence[int] | None = None,
+                 latents: torch.Tensor | None = None, batch_size: int = 64, **options) -> GenerationResult:
+        """``n`` samples in memory. The same ``seed`` gives the same samples; ``seeds`` gives
+        one sample per seed; ``latents`` [n, ...] gives the latents themselves (interpolation,
+        mixing). ``classes`` (names) or ``prompts`` (texts) condition a conditional run,
+        cycled over the samples; ``options`` go to the generator (``truncation``,
+        ``temperature``) or to the modality's writer."""
+        gen_options, save_options = self._split_options(options)
+        chunks, records = [], []
+        for _, x, recs in self._batches(n, seed, seeds, classes, prompts, latents, batch_size, gen_options):
+            chunks.append(x)
+            records += recs
+        return GenerationResult(torch.cat(chunks), records, self.modality, save_options)
+
+    def generate_to(self, out_dir, n: int = 16, seed: int = 0, classes=None, prompts=None,
+                    seeds: Sequence[int] | None = None, batch_size: int = 64, prefix: str = "sample",
+                    preview: bool = True, **options) -> list[Path]:
+        """Like ``generate(...).save(out_dir)``, streamed: each batch is written as it is
+        made, so memory stays flat in ``n`` and files appear as it goes."""
+        gen_options, save_options = self._split_options(options)
+        out = _out_folder(out_dir)
+        paths: list[Path] = []
+        first = None
+        with open(out / "metadata.jsonl", "w", encoding="utf-8") as meta:
+            for start, x, records in self._batches(n, seed, seeds, classes, prompts, None, batch_size, gen_options):
+                paths += _write_batch(self.modality, x, records, start, out, prefix, save_options, meta)
+                if first is None:
+                    first = x[:PREVIEW_MAX]
+        if preview:
+            paths += list(self.modality.save_preview(first, out / f"{prefix}_grid"))
+        return paths
 
 
-def load(run_dir, device: str = "cpu", use_ema: bool = True) -> Pipeline:
+def load(run_dir, device: str = "auto", use_ema: bool = True) -> Pipeline:
     """Load a trained run for generation (the EMA generator unless ``use_ema=False``)."""
     return Pipeline(run_dir, device=device, use_ema=use_ema)
+
+
+def generate(run_dir, n: int = 16, seed: int = 0, device: str = "auto", **kwargs) -> GenerationResult:
+    """``ganforge.load(run_dir, device).generate(n, seed, **kwargs)`` in one call."""
+    return load(run_dir, device=device).generate(n=n, seed=seed, **kwargs)

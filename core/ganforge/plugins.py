@@ -31,10 +31,12 @@ REGISTER_HOOKS = {
     "ganforge_register_generators": "generator",
     "ganforge_register_discriminators": "discriminator",
     "ganforge_register_encoders": "encoder",
+    "ganforge_register_augmentations": "augmentation",
     "ganforge_register_objectives": "objective",
     "ganforge_register_recipes": "recipe",
     "ganforge_register_metrics": "metric",
     "ganforge_register_datasets": "dataset",
+    "ganforge_register_demos": "demo",
     "ganforge_register_commands": "command",
 }
 assert set(REGISTER_HOOKS.values()) == set(KINDS)

@@ -11,7 +11,9 @@ class Phase:
 
     ``steps`` names the configuration key holding the phase length (so users change it
     with ``--set``); ``objective`` overrides the recipe's objective for this phase;
-    ``settings`` are configuration values in force during the phase only.
+    ``settings`` are configuration values in force during the phase only (batch size,
+    learning rates and betas, n_critic, or an option a component reads, such as a
+    resolution); components read them from :class:`ganforge.Progress`'s ``config``.
     """
 
     name: str
@@ -35,13 +37,15 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
     "clip": (0.01, "critic weight clipping bound (objective=wgan)"),
     "gp_weight": (10.0, "gradient penalty weight (objective=wgan-gp)"),
     "r1_gamma": (0.0, "R1 penalty gamma on real data (0 disables)"),
-    "r1_interval": (16, "apply R1 lazily every N discriminator steps"),
+    "r2_gamma": (0.0, "R2 penalty gamma on generated data (0 disables)"),
+    "d_reg_interval": (16, "apply the discriminator's regularisers (R1, R2) lazily every N discriminator steps"),
     "grad_clip": (0.0, "clip gradient norm of both networks (0 disables)"),
     "ema_beta": (0.999, "generator EMA decay used for sampling (0 disables)"),
     "ema_rampup": (0.05, "EMA half-life is at most this fraction of the steps so far (StyleGAN2's ramp-up; 0: off)"),
-    "conditional": (False, "condition on class sub-folders (label encoder)"),
-    "encoder": ("label", "conditioning encoder used when conditional"),
-    "cond_dim": (64, "size of the condition embedding"),
+    "augment": ("none", "differentiable augmentation of every discriminator input (a registered augmentation, or none)"),
+    "conditional": (False, "condition the networks on a data field, through the encoder"),
+    "encoder": ("label", "conditioning encoder when conditional: label (class sub-folders), or a text encoder"),
+    "cond_dim": (64, "size of the condition embedding (an encoder with a fixed size sets it)"),
     "device": ("auto", "cpu, cuda, cuda:N or auto"),
     "amp": ("none", "autocast: none, bf16 or fp16 (fp16 on CUDA only)"),
     "channels_last": (False, "channels_last memory format on CUDA"),

@@ -17,10 +17,12 @@ KINDS = (
     "generator",
     "discriminator",
     "encoder",
+    "augmentation",
     "objective",
     "recipe",
     "metric",
     "dataset",
+    "demo",
     "command",
 )
 

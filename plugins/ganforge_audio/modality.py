@@ -45,6 +45,7 @@ def write_wav(path: Path, wave: torch.Tensor, sample_rate: int) -> Path:
 
 
 class AudioModality(ganforge.Modality):
+    result_kind = "audio"
     file_kind = "WAV"
     default_metrics = ("fd", "kid", "nn-distance")
     generation_options = ("save_spectrograms",)
@@ -217,7 +218,12 @@ class AudioModality(ganforge.Modality):
             return torch.log(spectral.denormalise(x.detach().float(), mean, std) + spectral.LOG_EPS)
         return spectral.log_magnitude(x.detach().float())
 
-    def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str], save_spectrograms=None) -> list[Path]:
+    def to_user(self, x: torch.Tensor, save_spectrograms=None) -> list:
+        """numpy float32 waveforms [frames, channels] at ``self.sample_rate``."""
+        return [w.T.contiguous().numpy() for w in self.to_waveform(x.cpu()).float()]
+
+    def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str], metadata: Sequence[dict] = (),
+                     append: bool = False, save_spectrograms=None) -> list[Path]:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         waves = self.to_waveform(x.cpu())
@@ -229,10 +235,8 @@ class AudioModality(ganforge.Modality):
         for i, name in enumerate(names):
             stem = name[:-4] if str(name).lower().endswith(".wav") else str(name)
             written.append(write_wav(out_dir / f"{stem}.wav", waves[i], self.sample_rate))
-            if pictures:
-                picture = out_dir / f"{stem}.png"
-                spectral.spectrogram_grid(logmags[i][:1], columns=1).save(picture)
-                written.append(picture)
+            if pictures:  # beside its WAV; the list returned names one file per sample
+                spectral.spectrogram_grid(logmags[i][:1], columns=1).save(out_dir / f"{stem}.png")
         return written
 
     def save_preview(self, x: torch.Tensor, path) -> list[Path]:

@@ -85,7 +85,7 @@ class Generator(ganforge.Generator):
         return h  # [B, channels, 128, frames], normalised log magnitude in [-1, 1]
 
     @torch.no_grad()
-    def generate(self, n, cond=None, generator=None, griffin_lim_iters: int | None = None,
+    def generate(self, n, cond=None, generator=None, latents=None, griffin_lim_iters: int | None = None,
                  output: str = "audio", **options):
         """``n`` clips as [n, channels, audio_length] waveforms (``output="spectrogram"``:
         the normalised spectrograms)."""
@@ -95,7 +95,7 @@ class Generator(ganforge.Generator):
         if output not in ("audio", "spectrogram"):
             raise ganforge.GanforgeError(f"generation option output='{output}': use audio or spectrogram")
         device = next(self.parameters()).device
-        z = self.sample_latent(n, generator=generator, device=device)
+        z = self.sample_latent(n, generator=generator, device=device) if latents is None else latents.to(device)
         spec = self(z, cond) if cond is not None else self(z)
         if output == "spectrogram":
             return spec

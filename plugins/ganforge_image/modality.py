@@ -21,6 +21,8 @@ to float in [-1, 1] a batch at a time (``to_model``), the range of the generator
 
 from __future__ import annotations
 
+import json
+
 import pickle
 import sys
 from pathlib import Path
@@ -144,6 +146,7 @@ def read_cifar10(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 class ImageModality(ganforge.Modality):
+    result_kind = "images"
     """Images as uint8 [N, C, H, W] in memory, float [-1, 1] in the model, PNG on disk."""
 
     file_kind = "PNG"
@@ -233,18 +236,30 @@ class ImageModality(ganforge.Modality):
 
     # -------------------------------------------------------------- writing
 
-    def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str]) -> list[Path]:
+    def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str], metadata: Sequence[dict] = (),
+                     append: bool = False) -> list[Path]:
+        """One PNG per sample; its ``metadata`` (seed, class, run ...) goes into a
+        ``ganforge`` text chunk, so the file says how to make it again."""
+        from PIL import PngImagePlugin
+
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         pixels = to_uint8(x)
         if len(names) != len(pixels):
             raise ValueError(f"{len(pixels)} samples but {len(names)} names")
         paths = []
-        for img, name in zip(pixels, names):
+        for i, (img, name) in enumerate(zip(pixels, names)):
             path = out / f"{name}.png"
-            _to_pil(img).save(path, format="PNG")
+            info = PngImagePlugin.PngInfo()
+            if i < len(metadata):
+                info.add_text("ganforge", json.dumps(metadata[i]))
+            _to_pil(img).save(path, format="PNG", pnginfo=info)
             paths.append(path)
         return paths
+
+    def to_user(self, x: torch.Tensor) -> list:
+        """PIL images."""
+        return [_to_pil(img) for img in to_uint8(x)]
 
     def save_preview(self, x: torch.Tensor, path) -> list[Path]:
         from torchvision.utils import make_grid

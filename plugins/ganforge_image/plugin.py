@@ -31,3 +31,9 @@ def ganforge_register_recipes(register):
 def ganforge_register_datasets(register):
     register("shapes", "ganforge_image.datasets:make_shapes",
              summary="coloured shapes on coloured backgrounds, 4 classes, with captions (made locally)")
+
+
+@hookimpl
+def ganforge_register_demos(register):
+    register("shapes", "ganforge_image.demo:shapes_demo",
+             summary="class-conditional DCGAN on coloured shapes, about two minutes on a CPU")

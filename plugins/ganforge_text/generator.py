@@ -148,12 +148,15 @@ class Generator(ganforge.Generator):
         """``n`` sequences drawn from the model, LongTensor ``[n, seq_len]``."""
         return self(self.sample_latent(n, generator, self.out.weight.device), temperature=temperature)
 
-    def generate(self, n, cond=None, generator=None, temperature: float = 1.0, **options):
+    def generate(self, n, cond=None, generator=None, latents=None, temperature: float = 1.0, **options):
+        """``n`` sequences; ``latents`` are the uniform draws ``[n, seq_len]`` that pick the tokens."""
         if options:
             raise ganforge.GanforgeError(f"the text generator takes only the option 'temperature', not {sorted(options)}")
         if not float(temperature) > 0:
-            raise ganforge.GanforgeError(f"--temperature must be above 0, got {temperature}")
-        return self.sample(n, generator=generator, temperature=float(temperature))
+            raise ganforge.GanforgeError(f"temperature must be above 0, got {temperature}")
+        if latents is None:
+            return self.sample(n, generator=generator, temperature=float(temperature))
+        return self(latents, temperature=float(temperature))
 
     # ------------------------------------------------------------------ likelihood
 

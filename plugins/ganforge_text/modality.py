@@ -35,6 +35,7 @@ def holds_oracle(path) -> bool:
 
 
 class TextModality(ganforge.Modality):
+    result_kind = "texts"
     file_kind = "TXT"
 
     def __init__(self, config: dict, state: dict | None = None):
@@ -144,13 +145,18 @@ class TextModality(ganforge.Modality):
 
     # ------------------------------------------------------------------ writing
 
-    def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str] = ()) -> list[Path]:
-        """One TXT file, one generated line per sample."""
+    def to_user(self, x: torch.Tensor) -> list[str]:
+        return self.decode(x)
+
+    def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str] = (), metadata: Sequence[dict] = (),
+                     append: bool = False) -> list[Path]:
+        """One TXT file, ``samples.txt``, one generated line per sample."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "samples.txt"
-        path.write_text("".join(line + "\n" for line in self.decode(x)), encoding="utf-8")
-        return [path]
+        with open(path, "a" if append else "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in self.decode(x)))
+        return [path] * len(x)
 
     def save_preview(self, x: torch.Tensor, path) -> list[Path]:
         """A numbered listing of the batch, ``path`` + ``.txt``."""

@@ -49,13 +49,15 @@ class PointsModality(ganforge.Modality):
             raise ganforge.GanforgeError("points are compared as raw coordinates; drop --features")
         return "raw coordinates", lambda x: x.float()
 
-    def save_samples(self, x, out_dir, names):
+    def save_samples(self, x, out_dir, names, metadata=(), append=False):
+        """One CSV, ``points.csv``, a row per sample."""
         path = Path(out_dir) / "points.csv"
-        with open(path, "w") as f:
-            f.write(",".join(f"x{i}" for i in range(x.shape[1])) + "\n")
+        with open(path, "a" if append else "w") as f:
+            if not append:
+                f.write(",".join(f"x{i}" for i in range(x.shape[1])) + "\n")
             for row in x.tolist():
                 f.write(",".join(f"{v:.6f}" for v in row) + "\n")
-        return [path]
+        return [path] * len(x)
 
     def save_preview(self, x, path):
         """A scatter plot of the first two coordinates (modes drawn as red rings)."""

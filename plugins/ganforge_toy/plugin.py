@@ -28,3 +28,8 @@ def ganforge_register_recipes(register):
 def ganforge_register_datasets(register):
     register("ring", "ganforge_toy.datasets:make_ring", summary="8 Gaussians on the unit circle, std 0.01")
     register("grid", "ganforge_toy.datasets:make_grid", summary="25 Gaussians on {-4,-2,0,2,4}^2, std 0.05")
+
+
+@hookimpl
+def ganforge_register_metrics(register):
+    register("modes", "ganforge_toy.metrics:modes", summary="modes captured and % high-quality samples (PacGAN)")

@@ -7,6 +7,7 @@ import soundfile
 import torch
 
 import ganforge
+from ganforge.artifacts import checkpoint_dir
 
 TINY = {"model_dim": 4, "nz": 16, "batch_size": 8, "audio_length": 4096, "preview_n": 3,
         "sample_every": 2, "checkpoint_every": 0, "progress": False, "log_every": 1}
@@ -32,9 +33,11 @@ def runs(tmp_path_factory, tones):
 @pytest.mark.parametrize("recipe", ["wavegan", "specgan"])
 def test_training_writes_a_complete_run(runs, recipe):
     run = runs[recipe]
-    for name in ("ganforge.json", "generator.safetensors", "generator_ema.safetensors",
-                 "discriminator.safetensors", "training_state.pt", "log.jsonl"):
-        assert (run.out / name).is_file(), name
+    assert (run.out / "ganforge.json").is_file() and (run.out / "log.jsonl").is_file()
+    checkpoint = checkpoint_dir(run.out)
+    for name in ("generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors",
+                 "training_state.pt"):
+        assert (checkpoint / name).is_file(), name
     info = json.loads((run.out / "ganforge.json").read_text())
     assert info["components"]["generator"] == f"audio:{recipe}"
     cfg = info["config"]
@@ -135,6 +138,6 @@ def test_resumed_wavegan_continues_exactly(tones, tmp_path):
     ganforge.train("wavegan", data=tones, out=tmp_path / "a", steps=3, overrides=tiny)
     ganforge.train("wavegan", data=tones, out=tmp_path / "b", steps=1, overrides=tiny)
     ganforge.train("wavegan", data=tones, out=tmp_path / "b", steps=3, resume=True)
-    a = load_file(str(tmp_path / "a" / "generator.safetensors"))
-    b = load_file(str(tmp_path / "b" / "generator.safetensors"))
+    a = load_file(str(checkpoint_dir(tmp_path / "a") / "generator.safetensors"))
+    b = load_file(str(checkpoint_dir(tmp_path / "b") / "generator.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)

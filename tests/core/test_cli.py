@@ -65,7 +65,7 @@ def test_bad_input_is_one_line_without_traceback(toy_run, tmp_path):
     one_line_error(cli("train", "toy-ring", "--data", tmp_path / "empty", "--out", tmp_path / "r"), "no CSV point files")
     one_line_error(cli("generate", tmp_path / "missing", "--out", tmp_path / "o"), "does not exist")
     one_line_error(cli("generate", toy_run / "run", "--out", tmp_path / "o", "--class", "circle"), "unconditional")
-    one_line_error(cli("generate", toy_run / "run", "--out", tmp_path / "o", "--truncation", "0.5"),
+    one_line_error(cli("generate", toy_run / "run", "--out", tmp_path / "o", "--set", "truncation=0.5"),
                    "takes no generation option ['truncation']")
     one_line_error(cli("evaluate", toy_run / "run", "--data", toy_run / "ring", "--metric", "nope"), "nope")
     one_line_error(cli("train", "toy-ring", "--data", toy_run / "ring", "--out", toy_run / "run"), "--resume")

@@ -7,6 +7,8 @@ import textwrap
 
 import torch
 
+from ganforge.artifacts import checkpoint_dir as ckpt
+
 SCRIPT = textwrap.dedent("""
     import sys, torch, ganforge
     out, data = sys.argv[1], sys.argv[2]
@@ -31,5 +33,5 @@ def test_two_processes_train_in_step_and_write_one_run(tmp_path):
     assert all(torch.equal(r0[k], r1[k]) for k in r0)  # averaged gradients: identical updates
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4]  # one writer, not two
-    state = torch.load(out / "training_state.pt", weights_only=True)
+    state = torch.load(ckpt(out) / "training_state.pt", weights_only=True)
     assert len(state["rng_per_rank"]) == 2 and state["step"] == 4

@@ -11,6 +11,8 @@ from safetensors.torch import load_file
 import ganforge
 from ganforge import GanforgeError, hookimpl, plugins
 
+from ganforge.artifacts import checkpoint_dir as ckpt
+
 TINY = {"hidden": 16, "layers": 2, "batch_size": 32, "sample_every": 0, "checkpoint_every": 0,
         "preview_n": 64, "progress": False, "device": "cpu", "log_every": 1}
 
@@ -32,9 +34,9 @@ def test_training_writes_a_complete_run(ring, tmp_path):
     run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=5,
                          overrides={**TINY, "ema_beta": 0.9, "sample_every": 5})
     assert run.step == 5
-    names = {p.name for p in (tmp_path / "run").iterdir()}
-    assert {"ganforge.json", "generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors",
-            "training_state.pt", "log.jsonl", "samples"} <= names
+    assert {"ganforge.json", "checkpoints", "log.jsonl", "samples"} <= {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors",
+            "training_state.pt"} == {p.name for p in ckpt(tmp_path / "run").iterdir()}
     info = json.loads((tmp_path / "run" / "ganforge.json").read_text())
     assert info["recipe"] == "toy:toy-ring" and info["step"] == 5
     assert info["components"]["generator"] == "toy:mlp"
@@ -44,9 +46,9 @@ def test_training_writes_a_complete_run(ring, tmp_path):
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5] and all("d_loss" in r and "g_loss" in r for r in log)
     assert (tmp_path / "run" / "samples" / "step_0000005.png").is_file()
     # no stray temporary files: every write was atomic
-    assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in (tmp_path / "run").rglob("*") if p.name.endswith((".tmp", ".partial"))]
     # the training state loads without unpickling arbitrary objects
-    state = torch.load(tmp_path / "run" / "training_state.pt", weights_only=True)
+    state = torch.load(ckpt(tmp_path / "run") / "training_state.pt", weights_only=True)
     assert state["step"] == 5 and state["data"]["offset"] > 0
 
 
@@ -74,7 +76,7 @@ def test_wgan_clips_critic_weights(ring, tmp_path):
 
 def test_r1_is_applied_on_its_interval(ring, tmp_path):
     ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4,
-                   overrides={**TINY, "r1_gamma": 1.0, "r1_interval": 2})
+                   overrides={**TINY, "r1_gamma": 1.0, "d_reg_interval": 2})
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert ["r1" in r for r in log] == [False, True, False, True]
 
@@ -85,7 +87,7 @@ def test_resume_continues_exactly(ring, tmp_path):
     ganforge.train("toy-ring", data=ring, out=tmp_path / "part", steps=5, overrides=settings)
     ganforge.train("toy-ring", data=ring, out=tmp_path / "part", steps=12, resume=True)
     for name in ("generator", "generator_ema", "discriminator"):
-        a, b = weights(tmp_path / "full" / f"{name}.safetensors"), weights(tmp_path / "part" / f"{name}.safetensors")
+        a, b = weights(ckpt(tmp_path / "full") / f"{name}.safetensors"), weights(ckpt(tmp_path / "part") / f"{name}.safetensors")
         assert all(torch.equal(a[k], b[k]) for k in a), name
     full = (tmp_path / "full" / "log.jsonl").read_text().splitlines()
     part = (tmp_path / "part" / "log.jsonl").read_text().splitlines()
@@ -115,7 +117,7 @@ def test_interrupted_run_checkpoints_and_resumes_exactly(ring, tmp_path):
     assert run.step == 3 and run.stopped_early
     assert json.loads((tmp_path / "cut" / "ganforge.json").read_text())["step"] == 3
     ganforge.train("toy-ring", data=ring, out=tmp_path / "cut", resume=True)
-    a, b = weights(tmp_path / "full" / "generator.safetensors"), weights(tmp_path / "cut" / "generator.safetensors")
+    a, b = weights(ckpt(tmp_path / "full") / "generator.safetensors"), weights(ckpt(tmp_path / "cut") / "generator.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -136,7 +138,7 @@ def test_ctrl_c_in_the_cli_writes_a_checkpoint(ring, tmp_path):
     assert result.returncode == 130, result.stderr
     assert "writing a checkpoint" in result.stderr
     assert json.loads((tmp_path / "run" / "ganforge.json").read_text())["step"] == 2
-    assert torch.load(tmp_path / "run" / "training_state.pt", weights_only=True)["step"] == 2
+    assert torch.load(ckpt(tmp_path / "run") / "training_state.pt", weights_only=True)["step"] == 2
 
 
 class NaNAfterTwo(ganforge.Objective):
@@ -161,11 +163,11 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(ring, tmp_pa
     ganforge.add_plugin(NaNPlugin(), name="nan")
     ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2,
                    overrides={**TINY, "objective": "nan-after-two"})
-    before = (tmp_path / "run" / "generator.safetensors").read_bytes()
+    before = (ckpt(tmp_path / "run") / "generator.safetensors").read_bytes()
     with pytest.raises(GanforgeError, match="generator loss became nan at step 3.*last good checkpoint"):
         ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4, resume=True)
-    assert (tmp_path / "run" / "generator.safetensors").read_bytes() == before
-    assert torch.load(tmp_path / "run" / "training_state.pt", weights_only=True)["step"] == 2
+    assert (ckpt(tmp_path / "run") / "generator.safetensors").read_bytes() == before
+    assert torch.load(ckpt(tmp_path / "run") / "training_state.pt", weights_only=True)["step"] == 2
 
 
 def test_bad_input_gives_one_line_errors(ring, tmp_path):
@@ -215,7 +217,7 @@ def test_loading_a_run_whose_plugin_is_missing_names_it(ring, tmp_path, monkeypa
 
 def test_corrupt_weights_are_reported(ring, tmp_path):
     ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides=TINY)
-    (tmp_path / "run" / "generator.safetensors").write_bytes(b"garbage")
+    (ckpt(tmp_path / "run") / "generator.safetensors").write_bytes(b"garbage")
     with pytest.raises(GanforgeError, match="generator.safetensors cannot be read"):
         ganforge.load(tmp_path / "run", use_ema=False)
     with pytest.raises(GanforgeError, match="is not a ganforge run"):
@@ -243,7 +245,7 @@ def test_ema_generator_gets_its_own_batch_norm_statistics(tmp_path):
     assert ema_bn and all(m.num_batches_tracked.item() == 8 for m in ema_bn)  # re-estimated, not copied
     assert not torch.equal(ema_bn[0].running_mean, raw_bn[0].running_mean)
     assert ema_bn[0].momentum == raw_bn[0].momentum
-    saved = weights(tmp_path / "run" / "generator_ema.safetensors")
+    saved = weights(ckpt(tmp_path / "run") / "generator_ema.safetensors")
     key = next(k for k in saved if k.endswith("running_mean"))
     assert torch.equal(saved[key], dict(run.generator_ema.named_buffers())[key])
 

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 import ganforge
+from ganforge.artifacts import checkpoint_dir as ckpt
 
 OBJECTIVES = ["non-saturating", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"]
 
@@ -27,9 +28,10 @@ def test_few_steps_with_every_objective(objective, shapes16, tmp_path, tiny):
     log = read_log(tmp_path / "run")
     assert len(log) == steps
     assert all(math.isfinite(r["d_loss"]) and math.isfinite(r["g_loss"]) for r in log)
-    for name in ("ganforge.json", "generator.safetensors", "generator_ema.safetensors",
-                 "discriminator.safetensors", "training_state.pt"):
-        assert (tmp_path / "run" / name).is_file()
+    assert (tmp_path / "run" / "ganforge.json").is_file()
+    for name in ("generator.safetensors", "generator_ema.safetensors", "discriminator.safetensors",
+                 "training_state.pt"):
+        assert (ckpt(tmp_path / "run") / name).is_file()
     assert (tmp_path / "run" / "samples" / f"step_{steps:07d}.png").is_file()  # the final preview
 
 
@@ -63,7 +65,7 @@ def test_conditional_training_and_generation_by_class(shapes16, tmp_path, tiny):
     pipe = ganforge.load(tmp_path / "run")
     result = pipe.generate(4, seed=0, classes=["star"])
     assert result.samples.shape == (4, 3, 16, 16)
-    assert result.conditions["label"].tolist() == [2, 2, 2, 2]  # circle, square, star, triangle
+    assert [r["class"] for r in result.records] == ["star"] * 4
     other = pipe.generate(4, seed=0, classes=["circle"]).samples
     assert not torch.equal(result.samples, other)
     with pytest.raises(ganforge.GanforgeError, match="unknown class"):

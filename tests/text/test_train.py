@@ -7,6 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 import ganforge
+from ganforge.artifacts import checkpoint_dir as ckpt
 from ganforge.metrics import evaluate
 
 
@@ -80,7 +81,7 @@ def test_resume_between_and_within_phases_is_exact(corpus, tmp_path, train_tiny)
     finally:
         ganforge.remove_plugin("test-stop-at")
     for name in ("generator.safetensors", "discriminator.safetensors"):
-        a, b = load_file(tmp_path / "straight" / name), load_file(tmp_path / "resumed" / name)
+        a, b = load_file(ckpt(tmp_path / "straight") / name), load_file(ckpt(tmp_path / "resumed") / name)
         assert a.keys() == b.keys()
         for k in a:
             assert torch.equal(a[k], b[k]), (name, k)

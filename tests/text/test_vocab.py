@@ -82,7 +82,10 @@ def test_save_samples_one_file_one_line_per_sample(corpus, tmp_path):
     m = TextModality({"max_vocab": 100, "max_len": 32, "holdout": 0.0})
     x = m.load(corpus).fields["x"][:3]
     paths = m.save_samples(x, tmp_path / "out", ["s0", "s1", "s2"])
-    assert [p.name for p in paths] == ["samples.txt"]
+    assert [p.name for p in paths] == ["samples.txt"] * 3  # the file holding each sample
+    more = m.save_samples(x[:1], tmp_path / "out", ["s3"], append=True)  # a later batch of the same call
+    assert more[0].read_text().splitlines()[3] == corpus.read_text().splitlines()[0]
+    m.save_samples(x, tmp_path / "out", ["s0", "s1", "s2"])
     assert paths[0].read_text().splitlines() == corpus.read_text().splitlines()[:3]
     preview = m.save_preview(x, tmp_path / "out" / "step_0000010")
     assert preview[0].name == "step_0000010.txt" and "the cat sat" in preview[0].read_text()

@@ -4,7 +4,7 @@
   :func:`precision_recall_density_coverage`: two feature sets [N, F] -> floats
 - :func:`ring_modes`, :func:`grid_modes`, :func:`mode_coverage`: the PacGAN benchmark
 - :func:`evaluate` and :class:`EvalContext`: ``ganforge evaluate RUN --data PATH``
-- :func:`fd`, :func:`kid`, :func:`prc`, :func:`modes`: the built-in metrics, registered
+- :func:`fd`, :func:`kid`, :func:`prc`: the built-in metrics, registered
   by the core as ``ganforge.metrics:fd`` and so on
 - :func:`fit_feature_network`, :func:`features_from`, :func:`rotation_pretext`: a feature
   space for a modality without downloads (a classifier trained on the data itself)
@@ -13,7 +13,7 @@ Figures are comparable only within one feature space; its name comes with every 
 """
 
 from .distances import frechet_distance, kernel_inception_distance, precision_recall_density_coverage
-from .context import EvalContext, evaluate, fd, kid, modes, prc
+from .context import EvalContext, evaluate, fd, kid, prc
 from .mixtures import GRID_STD, RING_STD, grid_modes, mode_coverage, ring_modes
 from .networks import features_from, fit_feature_network, rotation_pretext
 
@@ -30,7 +30,6 @@ __all__ = [
     "kernel_inception_distance",
     "kid",
     "mode_coverage",
-    "modes",
     "precision_recall_density_coverage",
     "prc",
     "ring_modes",

@@ -17,12 +17,9 @@ import torch
 
 from ..errors import GanforgeError
 from .distances import frechet_distance, kernel_inception_distance, precision_recall_density_coverage
-from .mixtures import mode_coverage
 
 #: generated samples when the user gives no -n: min(len(real data), this)
 DEFAULT_N = 2000
-#: PacGAN scores 2,500 generated points for mode coverage
-MODES_N = 2500
 
 
 def _condition_key(pipeline) -> str | None:
@@ -110,6 +107,11 @@ class EvalContext:
     @property
     def n(self) -> int:
         return self._n if self._n is not None else min(len(self.real), DEFAULT_N)
+
+    @property
+    def requested_n(self) -> int | None:
+        """The user's ``-n``, or None when they gave none (a metric may use its own default)."""
+        return self._n
 
     def real_indices(self, n: int | None = None) -> torch.Tensor:
         """Indices of the first ``n`` real samples of a fixed seeded shuffle (at most all)."""
@@ -234,20 +236,6 @@ def prc(ctx: EvalContext) -> dict:
     out["feature_space"] = name
     return out
 
-
-def modes(ctx: EvalContext) -> dict:
-    """PacGAN mode coverage of 2-D mixture data: modes captured and % high-quality points.
-
-    Reads the mixture from the modality state (``{"modes": [[x, y], ...], "std": s}``,
-    as the toy modality records it). Scores ``-n`` points, 2,500 by default as in PacGAN.
-    """
-    ctx.real  # noqa: B018 -- a modality without trained state learns it from the data
-    state = ctx.modality.state
-    if not state.get("modes") or not state.get("std"):
-        raise GanforgeError("the 'modes' metric needs a run trained on a mixture data set (ganforge data ring / grid)")
-    points = ctx.generated(ctx._n if ctx._n is not None else MODES_N)
-    points = points.reshape(len(points), -1)
-    return mode_coverage(points, torch.tensor(state["modes"], dtype=torch.float64), float(state["std"]))
 
 
 # ---------------------------------------------------------------------- evaluate

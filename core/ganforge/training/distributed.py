@@ -60,3 +60,14 @@ def gather(obj) -> list:
     out = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
+    """The mean of ``tensor`` over all ranks (the tensor itself in a single process), for
+    objectives and augmentations whose statistics must agree across ranks (ADA's sign
+    statistic, a path-length mean). Every rank must call it at the same point."""
+    if not active():
+        return tensor
+    out = tensor.detach().clone()
+    dist.all_reduce(out)
+    return out / dist.get_world_size()

@@ -1,11 +1,12 @@
 """THE training loop: one for every recipe and modality.
 
-A run executes the recipe's phases in order. Each step takes ``n_critic`` discriminator
-updates (each on a fresh real batch) and one generator update, asks the phase's
-objective for the losses, applies lazy regularisers on their interval, updates the
-generator EMA, and periodically logs, previews and checkpoints. Everything a resumed
-run needs to continue exactly (weights, EMA, optimisers, phase and position in it,
-data position, RNG states) is in the checkpoint.
+A run executes the recipe's phases in order; a phase's settings (batch size, learning
+rates and betas, n_critic, anything a component reads) are in force during it. Before
+each step every component is told where training stands (:class:`Progress`). A step
+takes ``n_critic`` discriminator updates, each on a fresh real batch, and one generator
+update; the phase's objective gives the losses and its lazy regularisers for either
+network. The generator EMA follows, and periodically the loop logs, previews and writes
+a checkpoint. A checkpoint holds everything a resumed run needs to continue exactly.
 """
 
 from __future__ import annotations
@@ -26,37 +27,12 @@ from ..build import build_network, component_names, load_component, plugin_versi
 from ..config import resolve
 from ..errors import GanforgeError
 from ..plugins import get_plugin_manager
-from ..recipe import Phase
+from ..runlock import LOCK_FILE, RunLock
 from . import distributed
+from .ema import ema_beta, recalibrate_batch_norm, update_ema
 from .objectives import Step
-
-
-class DataStream:
-    """Batches of indices in a seeded order per epoch; its position is two integers."""
-
-    def __init__(self, n: int, batch_size: int, seed: int):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.epoch, self.offset = 0, 0
-        self._order = None
-
-    def _perm(self):
-        if self._order is None:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            self._order = torch.randperm(self.n, generator=g)
-        return self._order
-
-    def next(self) -> torch.Tensor:
-        if self.offset + self.batch_size > self.n:  # drop the incomplete tail, as DCGAN & co do
-            self.epoch, self.offset, self._order = self.epoch + 1, 0, None
-        idx = self._perm()[self.offset : self.offset + self.batch_size]
-        self.offset += self.batch_size
-        return idx
-
-    def state(self) -> dict:
-        return {"epoch": self.epoch, "offset": self.offset}
-
-    def load_state(self, state: dict) -> None:
-        self.epoch, self.offset, self._order = int(state["epoch"]), int(state["offset"]), None
+from .support import (DataStream, Progress, apply_optimizer_settings, format_time, make_optimizer, rng_state,
+                      set_rng_state)
 
 
 def _device(name: str, local_rank: int = 0) -> torch.device:
@@ -68,101 +44,63 @@ def _device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def _optimizer(params, config: dict, which: str):
-    lr = float(config[f"lr_{which}"])
-    kind = config["optimizer"]
-    if kind == "adam":
-        betas = tuple(float(b) for b in config[f"betas_{which}"])
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    raise GanforgeError(f"optimizer={kind} is not known; use adam or rmsprop")
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]),
-             "python_version": random.getstate()[0], "python_gauss": random.getstate()[2]}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate((state["python_version"], tuple(state["python"]), state["python_gauss"]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _format_time(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
-
-
 class Run:
-    """One training run: its configuration, networks, optimisers and position."""
+    """One training run: its configuration, networks, optimisers and position.
+
+    Constructing a Run takes the run directory's lock (rank 0) until ``fit()`` ends or
+    ``close()`` is called: a second training into the same directory is refused."""
 
     def __init__(self, recipe: str, data, out, overrides: dict | None = None, resume: bool = False,
                  config_file=None):
         self.out = Path(out)
         self.data_path = Path(data)
-        manager = get_plugin_manager()
-        entry = manager.registry.find("recipe", recipe)
-        self.recipe_name = entry.full_name
-        self.recipe = entry.load()
-        saved = None
-        if resume:
-            saved = artifacts.read_run_json(self.out)
-            if saved["recipe"] != self.recipe_name:
-                raise GanforgeError(
-                    f"{self.out} holds a run of recipe '{saved['recipe']}', not '{self.recipe_name}'; "
-                    f"resume it with `ganforge train {saved['recipe'].split(':')[-1]} ... --resume`"
-                )
-            if not (self.out / artifacts.STATE_FILE).is_file():
-                raise GanforgeError(f"{self.out} has no checkpoint to resume from")
-            base = {k: v for k, v in saved["user_config"].items()}
-            base.update(overrides or {})
-            overrides = base
-        elif (self.out / artifacts.RUN_FILE).exists():
-            raise GanforgeError(f"{self.out} already holds a run; add --resume to continue it or choose another --out")
+        entry = get_plugin_manager().registry.find("recipe", recipe)
+        self.recipe_name, self.recipe = entry.full_name, entry.load()
+        self.rank, self.world, local_rank = distributed.world_from_env()
+        self.is_main = self.rank == 0
+        created = not self.out.exists()
+        self._lock = RunLock(self.out).acquire() if self.is_main else None
+        try:
+            self._set_up(overrides, resume, config_file, local_rank)
+        except BaseException:
+            self.close()
+            if created and self.is_main:  # a refused start leaves no empty run folder behind
+                (self.out / LOCK_FILE).unlink(missing_ok=True)
+                if not any(self.out.iterdir()):
+                    self.out.rmdir()
+            raise
+
+    def _set_up(self, overrides, resume, config_file, local_rank):
+        saved = self._saved_run(resume)
+        if saved is not None:  # the run's own options, then what this command changes
+            overrides = {**saved["user_config"], **(overrides or {})}
         self.user_config = dict(overrides or {})
         self.config = resolve(self.recipe_name, self.recipe, self.user_config, config_file)
         if config_file is not None:  # keep the file's values with the run, so --resume needs no file
-            self.user_config = {k: v for k, v in self.config.items()
-                                if k != "recipe" and v != self.recipe.all_defaults().get(k)}
-        self.rank, self.world, local_rank = distributed.world_from_env()
-        self.is_main = self.rank == 0
+            defaults = self.recipe.all_defaults()
+            self.user_config = {k: v for k, v in self.config.items() if k != "recipe" and v != defaults.get(k)}
         self.device = _device(self.config["device"], local_rank)
         if self.world > 1:
             distributed.setup(self.device)
         self._check_amp()
-
         seed = int(self.config["seed"])
         torch.manual_seed(seed)
         random.seed(seed)
 
-        # data, and what the networks need to know about it
+        # data, then what the networks need to know about it and about the condition
         self.names = component_names(self.recipe, self.config)
         modality_cls = load_component("modality", self.names["modality"])
         self.modality = modality_cls(self.config, state=saved["modality_state"] if saved else None)
         self.data = self.modality.load(self.data_path)
         self.config.update(self.modality.derived_config())
-        batch = int(self.config["batch_size"])
-        if batch > len(self.data):
-            print(f"warning: batch_size {batch} is larger than the data set ({len(self.data)} samples); "
-                  f"using {len(self.data)}", file=sys.stderr)
-            self.config["batch_size"] = batch = len(self.data)
-        if batch % self.world:
-            raise GanforgeError(f"batch_size {batch} does not split over {self.world} processes; "
-                                f"use a multiple of {self.world}")
-        self.stream = DataStream(len(self.data), batch, seed)  # the global batch; each rank takes its share
+        self.encoder = self._build("encoder") if self.names["encoder"] else None
+        if self.encoder is not None:
+            self.config["cond_dim"] = self.encoder.dim  # G and D are built for the encoder's embedding
 
-        # networks and optimisers
-        self.generator = build_network("generator", self.names["generator"], self.config).to(self.device)
-        self.discriminator = build_network("discriminator", self.names["discriminator"], self.config).to(self.device)
-        self.encoder = None
-        if self.names["encoder"]:
-            self.encoder = build_network("encoder", self.names["encoder"], self.config).to(self.device)
+        # networks, augmentation and optimisers
+        self.generator = self._build("generator")
+        self.discriminator = self._build("discriminator")
+        self.augment = self._build("augmentation") if self.names.get("augmentation") else None
         if self.config["channels_last"] and self.device.type == "cuda":
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
@@ -171,36 +109,65 @@ class Run:
                 if module is not None:
                     distributed.broadcast_module(module)
             torch.manual_seed(seed * 1000 + self.rank)  # each rank draws its own latents
-        g_params = list(self.generator.parameters())
-        if self.encoder is not None and self.encoder.trainable:
-            g_params += list(self.encoder.parameters())
-        self.opt_g = _optimizer(g_params, self.config, "g")
-        self.opt_d = _optimizer(self.discriminator.parameters(), self.config, "d")
-        self.ema_beta = float(self.config["ema_beta"])
-        self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False) if self.ema_beta > 0 else None
+        self.opt_g = make_optimizer(self._generator_side_parameters(), self.config, "g")
+        self.opt_d = make_optimizer(self.discriminator.parameters(), self.config, "d")
+        use_ema = float(self.config["ema_beta"]) > 0
+        self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False) if use_ema else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.config["amp"] == "fp16")
 
-        # position
-        self.phases: list[Phase] = list(self.recipe.phases)
-        self.step = 0  # generator steps over all phases
-        self.phase_index = 0
-        self.phase_step = 0
-        self.d_steps = 0
-        self.objective = None
-        self._objective_phase = None
+        # the schedule and the position in it
+        self.phases = list(self.recipe.phases)
+        self._check_phases()
+        self.step = self.phase_index = self.phase_step = self.d_steps = self.samples_seen = 0
+        self.objectives: dict[str, object] = {}  # one per objective name, for the whole run
+        self._pending_objective_states: dict[str, dict] = {}
+        self.stream = DataStream(len(self.data), 1, seed)
+        self._saved_step = -1
         self._stop_requested = False
         self._last_log: dict = {}
-
-        self.preview_cond = self._preview_conditions(int(self.config["preview_n"])) if self.encoder else None
-
-        if self.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
         if saved is not None:
-            self._restore()
-        elif self.is_main:
-            self._write_run_json()
+            self._restore(saved)
+        else:
+            self._enter_phase(0)
+            if self.is_main:
+                self._write_run_json()
+        n = int(self.config["preview_n"])
+        self.preview_conditions = self._preview_conditions(n) if self.encoder is not None else None
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ set-up helpers
+
+    def _saved_run(self, resume: bool) -> dict | None:
+        """The run to continue (its ganforge.json), or None to start afresh. A folder whose
+        training stopped before its first checkpoint is started again, never left stuck."""
+        if not (self.out / artifacts.RUN_FILE).exists():
+            if resume:
+                raise GanforgeError(f"{self.out} holds no run to resume; drop --resume to start one")
+            return None
+        info = artifacts.read_run_json(self.out)
+        if info["recipe"] != self.recipe_name:
+            raise GanforgeError(
+                f"{self.out} holds a run of recipe '{info['recipe']}', not '{self.recipe_name}'; "
+                f"resume it with `ganforge train {info['recipe'].split(':')[-1]} ... --resume` or choose another --out")
+        if artifacts.checkpoint_dir(self.out, info) is None:
+            if self.is_main:
+                print(f"note: {self.out} has no checkpoint yet (its training stopped before the first one); "
+                      f"starting it again from step 0", file=sys.stderr)
+            return None
+        if not resume:
+            raise GanforgeError(f"{self.out} already holds a run; add --resume to continue it or choose another --out")
+        return info
+
+    def _build(self, kind: str):
+        return build_network(kind, self.names[kind], self.config).to(self.device)
+
+    def _generator_side_parameters(self) -> list:
+        params = list(self.generator.parameters())
+        if self.encoder is not None:
+            if self.encoder.trainable:
+                params += list(self.encoder.parameters())
+            else:  # a frozen encoder never builds a graph
+                self.encoder.eval().requires_grad_(False)
+        return params
 
     def _check_amp(self):
         amp = self.config["amp"]
@@ -209,6 +176,13 @@ class Run:
         if amp == "fp16" and self.device.type != "cuda":
             raise GanforgeError("amp=fp16 needs a CUDA device; on CPU use amp=bf16 or amp=none")
 
+    def _check_phases(self):
+        for phase in self.phases:
+            for key in [phase.steps, *phase.settings]:
+                if key not in self.config:
+                    raise GanforgeError(f"phase '{phase.name}' of recipe '{self.recipe_name}' names unknown "
+                                        f"option '{key}'; its plugin is broken")
+
     def _autocast(self):
         amp = self.config["amp"]
         if amp == "none":
@@ -216,24 +190,56 @@ class Run:
         dtype = torch.bfloat16 if amp == "bf16" else torch.float16
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 
-    def _preview_conditions(self, n: int):
-        key = self.encoder.condition_key
-        if key == "label":
-            k = max(1, int(self.config.get("n_classes", 1)))
-            return {"label": torch.arange(n) % k}
-        texts = self.data.fields.get("text") or [""]
-        return {"text": [texts[i % len(texts)] for i in range(n)]}
+    # ------------------------------------------------------------------ phases and progress
 
-    def _encode(self, batch: dict):
-        if self.encoder is None:
-            return None
-        key = self.encoder.condition_key
-        if key not in batch:
-            raise GanforgeError(f"encoder '{self.names['encoder']}' needs '{key}' in the data, which has none")
-        conditions = batch[key]
-        if isinstance(conditions, torch.Tensor):
-            conditions = conditions.to(self.device)
-        return self.encoder(conditions)
+    def phase_length(self, phase) -> int:
+        return int(self.config[phase.steps])
+
+    def total_steps(self) -> int:
+        return sum(self.phase_length(p) for p in self.phases)
+
+    def _enter_phase(self, index: int) -> None:
+        """Put phase ``index``'s settings in force: its objective, batch size, learning
+        rates and betas, n_critic. The position within the phase is kept (a resume)."""
+        self.phase_index = index
+        phase = self.phases[index]
+        config = {**self.config, **phase.settings}
+        batch = int(config["batch_size"])
+        if batch > len(self.data):
+            print(f"warning: batch_size {batch} is larger than the data set ({len(self.data)} samples); "
+                  f"using {len(self.data)}", file=sys.stderr)
+            batch = config["batch_size"] = len(self.data)
+        if batch % self.world:
+            raise GanforgeError(f"batch_size {batch} does not split over {self.world} processes; "
+                                f"use a multiple of {self.world}")
+        self.stream.batch_size = batch  # the global batch; each rank takes its share
+        apply_optimizer_settings(self.opt_g, config, "g")
+        apply_optimizer_settings(self.opt_d, config, "d")
+        name = phase.objective or config["objective"]
+        if name not in self.objectives:
+            full = get_plugin_manager().registry.find("objective", name).full_name
+            self.objectives[name] = load_component("objective", full)(config)
+            if name in self._pending_objective_states:
+                self.objectives[name].load_state_dict(self._pending_objective_states.pop(name))
+        self.objective = self.objectives[name]
+        self.objective.config = config
+        self.phase_config = config
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(phase=self.phases[self.phase_index].name, phase_index=self.phase_index,
+                        phase_step=self.phase_step, phase_length=self.phase_length(self.phases[self.phase_index]),
+                        step=self.step, total_steps=self.total_steps(), samples_seen=self.samples_seen,
+                        config=self.phase_config)
+
+    def _announce_progress(self) -> None:
+        progress = self.progress
+        for part in (self.generator, self.generator_ema, self.discriminator, self.encoder, self.augment,
+                     self.objective, self.modality):
+            if part is not None:
+                part.set_progress(progress)
+
+    # ------------------------------------------------------------------ one step
 
     def _batch(self) -> dict:
         indices = self.stream.next()
@@ -248,216 +254,175 @@ class Run:
                 batch[k] = v
         return batch
 
-    def _objective_for(self, phase: Phase):
-        if self._objective_phase is not phase:
-            config = {**self.config, **phase.settings}
-            name = phase.objective or config["objective"]
-            self.objective = load_component("objective", get_plugin_manager().registry.find("objective", name).full_name)(config)
-            self._objective_phase = phase
-            self._phase_config = config
-        return self.objective
+    def _encode(self, values, grad: bool = False):
+        """Condition values (a batch field, or user conditions) -> embeddings on the device."""
+        if isinstance(values, torch.Tensor):
+            values = values.to(self.device)
+        with nullcontext() if grad and self.encoder.trainable else torch.no_grad():
+            return self.encoder(values)
 
-    def _backward_step(self, loss, optimizer, params_of, what: str):
+    def _step_for(self, batch: dict, grad: bool, shared_fake: dict | None = None, cond=None) -> Step:
+        """A Step on ``batch``; ``grad``: the condition embedding keeps its graph (G update)."""
+        key = self.encoder.condition_key if self.encoder is not None else None
+        if key is not None and cond is None:
+            if key not in batch:
+                raise GanforgeError(f"encoder '{self.names['encoder']}' reads the data field '{key}', "
+                                    f"which {self.data_path} does not have")
+            cond = self._encode(batch[key], grad)
+        return Step(self.generator, self.discriminator, batch, self.phase_config, self.step, cond=cond,
+                    cond_d=cond.detach() if cond is not None else None, progress=self.progress,
+                    augment=self.augment, encode=self._encode if key is not None else None,
+                    condition_key=key, shared_fake=shared_fake)
+
+    def _update(self, loss, optimizer, what: str) -> None:
         if not torch.isfinite(loss):
             raise GanforgeError(
                 f"the {what} loss became {loss.item()} at step {self.step + 1}; training stopped and the last good "
-                f"checkpoint in {self.out} is kept. Lower the learning rate, or try amp=none or objective=wgan-gp"
-            )
+                f"checkpoint in {self.out} is kept. Lower the learning rate, or try amp=none or objective=wgan-gp")
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        params = [p for group in optimizer.param_groups for p in group["params"]]
         if self.world > 1:
-            distributed.average_gradients([p for group in optimizer.param_groups for p in group["params"]])
+            distributed.average_gradients(params)
         clip = float(self.config["grad_clip"])
         if clip > 0:
             self.scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(params_of, clip)
+            torch.nn.utils.clip_grad_norm_(params, clip)
         self.scaler.step(optimizer)
         self.scaler.update()
 
-    def _update_ema(self):
-        if self.generator_ema is None:
-            return
-        with torch.no_grad():
-            beta = self.ema_beta
-            rampup = float(self.config["ema_rampup"])
-            if rampup > 0:
-                # early weights are poor: average over at most the last `rampup` of training
-                beta = min(beta, 0.5 ** (1.0 / max(self.step * rampup, 1e-8)))
-            for p_ema, p in zip(self.generator_ema.parameters(), self.generator.parameters()):
-                p_ema.lerp_(p, 1 - beta)
-            # buffers (batch-norm statistics) are re-estimated for the EMA weights before use
+    def _regularize(self, network: str, updates: int, s: Step, logs: dict) -> None:
+        """Lazy regularisation: every ``interval`` updates, one step on ``interval * penalty``."""
+        optimizer = self.opt_d if network == "discriminator" else self.opt_g
+        for reg in self.objective.regularizers():
+            if reg.network == network and reg.interval > 0 and updates % reg.interval == 0:
+                with self._autocast():
+                    penalty, extra = reg.loss(s)
+                self._update(penalty * reg.interval, optimizer, f"{reg.name} regulariser")
+                logs.update(extra)
 
-    @torch.no_grad()
-    def _recalibrate_ema_norms(self, batches: int = 8) -> None:
-        """Give the EMA generator batch-norm statistics that match its own (averaged) weights.
+    def train_step(self) -> dict:
+        """One step of the current phase: n_critic discriminator updates, one generator update."""
+        objective, config = self.objective, self.phase_config
+        logs: dict = {}
+        n_critic = int(config["n_critic"])
+        both = objective.trains_discriminator and objective.trains_generator
+        shared_fake = {"keep": True} if both and n_critic == 1 else None
+        s = None
+        if objective.trains_discriminator:
+            for _ in range(n_critic):
+                s = self._step_for(self._batch(), grad=shared_fake is not None, shared_fake=shared_fake)
+                with self._autocast():
+                    loss, extra = objective.discriminator_loss(s)
+                self._update(loss, self.opt_d, "discriminator")
+                objective.after_discriminator_step(s)
+                if self.augment is not None and "real_scores" in s.state:
+                    self.augment.observe(s.state["real_scores"])
+                self.d_steps += 1
+                logs.update(d_loss=loss.item(), **extra)
+                self._regularize("discriminator", self.d_steps, s, logs)
+        if objective.trains_generator:
+            batch = s.batch if s is not None else self._batch()
+            reuse = shared_fake is not None and "fake" in shared_fake
+            s = self._step_for(batch, grad=True, shared_fake=shared_fake, cond=s.cond if reuse else None)
+            self.discriminator.requires_grad_(False)  # the generator update needs no D gradients
+            with self._autocast():
+                loss, extra = objective.generator_loss(s)
+            self._update(loss, self.opt_g, "generator")
+            logs.update(g_loss=loss.item(), **extra)
+            self._regularize("generator", self.step + 1, s, logs)
+            self.discriminator.requires_grad_(True)
+            if self.generator_ema is not None:
+                beta = ema_beta(float(self.config["ema_beta"]), float(self.config["ema_rampup"]), self.step)
+                update_ema(self.generator_ema, self.generator, beta)
+        return logs
 
-        Copying the raw generator's running statistics leaves them inconsistent with the
-        EMA weights; instead they are re-estimated from a few batches of the EMA generator,
-        with latents from a generator of their own (the training RNG is not touched)."""
-        G = self.generator_ema
-        norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)] if G else []
-        if not norms:
-            return
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # a cumulative average over the calibration batches
-        G.train()
-        g = torch.Generator().manual_seed(int(self.config["seed"]) + 777)
-        n = self.stream.batch_size
-        cond = None
-        if self.encoder is not None:
-            self.encoder.eval()
-            cond = self._encode(self._preview_conditions(n))
-            self.encoder.train()
-        for _ in range(batches):
-            z = G.sample_latent(n, generator=g).to(self.device)
-            G(z) if cond is None else G(z, cond)
-        for m, momentum in zip(norms, momenta):
-            m.momentum = momentum
-        G.eval()
+    # ------------------------------------------------------------------ the loop
 
     @property
     def stopped_early(self) -> bool:
-        """True when training ended on a stop request (Ctrl-C) before its last step."""
+        """True when training ended on a stop request (Ctrl-C, SIGTERM) before its last step."""
         return self._stop_requested
 
     def request_stop(self) -> None:
         """Stop at the end of the current step, writing a checkpoint (what Ctrl-C does)."""
         self._stop_requested = True
 
-    # ------------------------------------------------------------------ one step
-
-    def train_step(self, phase: Phase) -> dict:
-        objective = self._objective_for(phase)
-        config = self._phase_config
-        logs: dict = {}
-        G, D = self.generator, self.discriminator
-        batch, cond, handoff = None, None, None
-        if objective.trains_discriminator:
-            D.requires_grad_(True)
-            interval = objective.d_regularizer_interval()
-            n_critic = int(config["n_critic"])
-            if n_critic == 1 and objective.trains_generator:
-                handoff = {"keep": True}  # the G update reuses this fake batch and condition
-            for _ in range(n_critic):
-                batch = self._batch()
-                with nullcontext() if handoff else torch.no_grad():
-                    cond = self._encode(batch)
-                s = Step(G, D, batch, config, self.step, cond=cond,
-                         cond_d=cond.detach() if cond is not None else None, handoff=handoff)
-                with self._autocast():
-                    loss, extra = objective.discriminator_loss(s)
-                self._backward_step(loss, self.opt_d, D.parameters(), "discriminator")
-                objective.after_discriminator_step(s)
-                self.d_steps += 1
-                logs["d_loss"] = loss.item()
-                logs.update(extra)
-                if interval and self.d_steps % interval == 0:
-                    reg, extra = objective.d_regularizer(s)
-                    self._backward_step(reg * interval, self.opt_d, D.parameters(), "regulariser")
-                    logs.update(extra)
-        if objective.trains_generator:
-            if batch is None:
-                batch = self._batch()
-            D.requires_grad_(False)  # no discriminator gradients are needed for the generator step
-            if not handoff:
-                cond = self._encode(batch)
-            s = Step(G, D, batch, config, self.step, cond=cond,
-                     cond_d=cond.detach() if cond is not None else None, handoff=handoff)
-            with self._autocast():
-                loss, extra = objective.generator_loss(s)
-            params = [p for group in self.opt_g.param_groups for p in group["params"]]
-            self._backward_step(loss, self.opt_g, params, "generator")
-            D.requires_grad_(True)
-            logs["g_loss"] = loss.item()
-            logs.update(extra)
-            self._update_ema()
-        return logs
-
-    # ------------------------------------------------------------------ the loop
-
-    def phase_length(self, phase: Phase) -> int:
-        key = phase.steps
-        if key not in self.config:
-            raise GanforgeError(f"phase '{phase.name}' of recipe '{self.recipe_name}' names unknown option '{key}'")
-        return int(self.config[key])
-
-    def total_steps(self) -> int:
-        return sum(self.phase_length(p) for p in self.phases)
-
     def fit(self) -> "Run":
         hook = get_plugin_manager().hook if self.is_main else _NoHooks()
-        hook.ganforge_on_train_start(run=self)
         reason = "error"
-        previous = None
+        handlers = {}
         self._stop_requested = False
         try:
-            if sys.platform != "win32":
-                previous = signal.signal(signal.SIGINT, self._on_sigint)
-        except ValueError:  # not the main thread: Ctrl-C is the caller's business
-            previous = None
-        try:
+            hook.ganforge_on_train_start(run=self)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    handlers[sig] = signal.signal(sig, self._on_signal)
+                except ValueError:  # not the main thread: signals are the caller's business
+                    pass
             self._loop(hook)
             reason = "interrupted" if self._stop_requested else "finished"
         except KeyboardInterrupt:  # a second Ctrl-C: stop now, keep the last checkpoint as it is
             reason = "aborted"
             raise
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-            if reason in ("finished", "interrupted"):
-                self.save_checkpoint()
-                self.save_preview()
-            self._progress_end()
-            hook.ganforge_on_train_end(run=self, reason="interrupted" if reason == "aborted" else reason)
+            for sig, previous in handlers.items():
+                signal.signal(sig, previous)
+            try:
+                if reason in ("finished", "interrupted"):
+                    self.save_checkpoint()
+                    self.save_preview()
+                self._progress_end()
+                hook.ganforge_on_train_end(run=self, reason="interrupted" if reason == "aborted" else reason)
+            finally:
+                self.close()
         return self
 
-    def _on_sigint(self, signum, frame):
+    def close(self) -> None:
+        """Release the run directory's lock (``fit`` does this when it ends)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _on_signal(self, signum, frame):
         if self._stop_requested:  # a second Ctrl-C stops at once, without a checkpoint
             raise KeyboardInterrupt
         print("\ninterrupt: finishing this step and writing a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
         self._stop_requested = True
 
     def _loop(self, hook):
-        total = self.total_steps()
         every = {k: int(self.config[k]) for k in ("checkpoint_every", "sample_every", "log_every")}
-        samples_per_step = None
-        t0, step0 = time.perf_counter(), self.step
-        self._t_start = t0
-        while not self._stop_requested:
-            phase = self.phases[self.phase_index]
-            length = self.phase_length(phase)
+        t0, seen0, step0 = time.perf_counter(), self.samples_seen, self.step
+        while True:
+            length = self.phase_length(self.phases[self.phase_index])
             self.generator.train()
             self.discriminator.train()
             while self.phase_step < length and not self._stop_requested:
-                logs = self.train_step(phase)
+                self._announce_progress()
+                n_real = int(self.phase_config["n_critic"]) if self.objective.trains_discriminator else 1
+                logs = self.train_step()
                 self.step += 1
                 self.phase_step += 1
-                if samples_per_step is None:
-                    n_d = int(self._phase_config["n_critic"]) if self.objective.trains_discriminator else 1
-                    samples_per_step = n_d * self.stream.batch_size  # the global batch, over all ranks
+                self.samples_seen += n_real * self.stream.batch_size  # the global batch, over all ranks
                 elapsed = time.perf_counter() - t0
-                rate = (self.step - step0) * samples_per_step / max(elapsed, 1e-9)
-                logs["samples_per_s"] = rate
-                self._last_log = {"step": self.step, "phase": phase.name, **logs}
+                logs["samples_per_s"] = (self.samples_seen - seen0) / max(elapsed, 1e-9)
+                self._last_log = {"step": self.step, "phase": self.phases[self.phase_index].name, **logs}
                 hook.ganforge_on_step_end(run=self, step=self.step, logs=logs)
                 if self.world > 1:
                     self._stop_requested = distributed.any_rank(self._stop_requested, self.device)
                 if self.is_main:
-                    if every["log_every"] and self.step % every["log_every"] == 0:
+                    if every["log_every"] > 0 and self.step % every["log_every"] == 0:
                         self._append_log(self._last_log)
-                    self._progress(total, rate, elapsed, self.step - step0)
-                    if every["sample_every"] and self.step % every["sample_every"] == 0:
+                    self._progress_line(elapsed, self.step - step0)
+                    if every["sample_every"] > 0 and self.step % every["sample_every"] == 0:
                         self.save_preview()
-                if every["checkpoint_every"] and self.step % every["checkpoint_every"] == 0:
+                if every["checkpoint_every"] > 0 and self.step % every["checkpoint_every"] == 0:
                     self.save_checkpoint()
             # the last phase keeps its position, so `--resume --steps N` can extend it
             if self._stop_requested or self.phase_index == len(self.phases) - 1:
-                break
-            self.phase_index += 1
+                return
             self.phase_step = 0
-            samples_per_step = None
+            self._enter_phase(self.phase_index + 1)
 
     # ------------------------------------------------------------------ output
 
@@ -466,16 +431,17 @@ class Run:
         with open(self.out / "log.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
 
-    def _progress(self, total, rate, elapsed, done):
+    def _progress_line(self, elapsed: float, done: int) -> None:
         if not self.config["progress"]:
             return
+        total = self.total_steps()
         interactive = sys.stderr.isatty()
-        if not interactive and self.step % max(1, total // 10) and self.step != total:
+        if not interactive and self.step % max(1, total // 10) != 0 and self.step != total:
             return
         eta = (total - self.step) * elapsed / max(done, 1)
         losses = " ".join(f"{k} {v:.4f}" for k, v in self._last_log.items() if k.endswith("loss"))
         line = (f"step {self.step}/{total} [{self._last_log.get('phase')}] {losses} | "
-                f"{rate:.1f} samples/s | ETA {_format_time(eta)}")
+                f"{self._last_log.get('samples_per_s', 0):.1f} samples/s | ETA {format_time(eta)}")
         sys.stderr.write(("\r" + line.ljust(100)) if interactive else line + "\n")
         sys.stderr.flush()
 
@@ -483,18 +449,40 @@ class Run:
         if self.is_main and self.config["progress"] and sys.stderr.isatty():
             sys.stderr.write("\n")
 
+    def _preview_conditions(self, n: int):
+        """Conditions for ``n`` samples: the encoder's choice (every class in turn), else
+        values spread evenly over the data's own (captions, say)."""
+        values = self.encoder.default_conditions(n, self.modality)
+        if values is None:
+            field = self.data.fields[self.encoder.condition_key]
+            picks = [(i * len(field)) // max(n, 1) for i in range(n)]
+            values = field[torch.tensor(picks)] if isinstance(field, torch.Tensor) else [field[i] for i in picks]
+        return values
+
+    def _sampling_generator(self):
+        """The EMA generator (the generator when EMA is off), batch norm recalibrated."""
+        G = self.generator_ema
+        if G is None:
+            return self.generator
+        n = self.stream.batch_size
+        g = torch.Generator().manual_seed(int(self.config["seed"]) + 777)  # never the training RNG
+        cond = self._encode(self._preview_conditions(n)) if self.encoder is not None else None
+
+        def sample():
+            z = G.sample_latent(n, generator=g).to(self.device)
+            G(z) if cond is None else G(z, cond)
+
+        recalibrate_batch_norm(G, sample)
+        return G
+
     @torch.no_grad()
     def preview_samples(self) -> torch.Tensor:
-        """Samples from the EMA generator (the generator when EMA is off) for the fixed
-        preview latents: a generator of their own, so previews never touch the training RNG."""
-        G = self.generator_ema if self.generator_ema is not None else self.generator
+        """Samples for the fixed preview latents: a generator of their own, so previews
+        never touch the training RNG."""
+        G = self._sampling_generator()
         was_training = G.training
         G.eval()
-        cond = None
-        if self.encoder is not None:
-            self.encoder.eval()
-            cond = self._encode(self.preview_cond)
-            self.encoder.train()
+        cond = self._encode(self.preview_conditions) if self.encoder is not None else None
         g = torch.Generator().manual_seed(int(self.config["seed"]) + 12345)
         x = G.generate(int(self.config["preview_n"]), cond=cond, generator=g)
         G.train(was_training)
@@ -505,11 +493,12 @@ class Run:
             return []
         folder = self.out / "samples"
         folder.mkdir(exist_ok=True)
-        self._recalibrate_ema_norms()
         return self.modality.save_preview(self.preview_samples(), folder / f"step_{self.step:07d}")
 
-    def _write_run_json(self) -> None:
-        info = {
+    # ------------------------------------------------------------------ checkpoints
+
+    def _run_info(self) -> dict:
+        return {
             "format_version": artifacts.FORMAT_VERSION,
             "ganforge_version": __import__("ganforge").__version__,
             "recipe": self.recipe_name,
@@ -521,73 +510,68 @@ class Run:
             "step": self.step,
             "total_steps": self.total_steps(),
             "data": str(self.data_path),
+            "checkpoint": None,
         }
-        artifacts.write_json(self.out / artifacts.RUN_FILE, info)
+
+    def _write_run_json(self) -> None:
+        artifacts.write_json(self.out / artifacts.RUN_FILE, self._run_info())
+
+    def _checkpoint_modules(self) -> dict:
+        modules = {"generator": self.generator, "generator_ema": self.generator_ema,
+                   "discriminator": self.discriminator,
+                   "encoder": self.encoder if self.encoder is not None and self.encoder.trainable else None}
+        return {k: m for k, m in modules.items() if m is not None}
 
     def save_checkpoint(self) -> None:
-        """Write weights, EMA, optimisers, position and RNG states, each file atomically.
+        """Write one complete checkpoint and make it current (an atomic unit; see artifacts).
 
         Called on every rank (each contributes its RNG state); only rank 0 writes."""
-        rng = distributed.gather(_rng_state()) if self.world > 1 else [_rng_state()]
-        if not self.is_main:
+        rng = distributed.gather(rng_state()) if self.world > 1 else [rng_state()]
+        if not self.is_main or self._saved_step == self.step:
             return
-        out = self.out
-        artifacts.save_module(out / artifacts.WEIGHT_FILES["generator"], self.generator, self.step)
-        if self.generator_ema is not None:
-            self._recalibrate_ema_norms()
-            artifacts.save_module(out / artifacts.WEIGHT_FILES["generator_ema"], self.generator_ema, self.step)
-        artifacts.save_module(out / artifacts.WEIGHT_FILES["discriminator"], self.discriminator, self.step)
-        if self.encoder is not None and self.encoder.trainable:
-            artifacts.save_module(out / artifacts.WEIGHT_FILES["encoder"], self.encoder, self.step)
+        self._sampling_generator()  # the EMA generator's batch norm, as previews use it
         state = {
-            "step": self.step,
-            "phase_index": self.phase_index,
-            "phase_step": self.phase_step,
-            "d_steps": self.d_steps,
-            "data": self.stream.state(),
-            "rng": rng[0],
-            "rng_per_rank": rng,
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
+            "step": self.step, "phase_index": self.phase_index, "phase_step": self.phase_step,
+            "d_steps": self.d_steps, "samples_seen": self.samples_seen, "data": self.stream.state(),
+            "rng_per_rank": rng, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(),
+            "objectives": {**self._pending_objective_states,
+                           **{name: o.state_dict() for name, o in self.objectives.items()}},
+            "augment": self.augment.state_dict() if self.augment is not None else {},
         }
-        if self.objective is not None and hasattr(self.objective, "state_dict"):
-            state["objective"] = self.objective.state_dict()
-        artifacts.save_state(out / artifacts.STATE_FILE, state)
-        self._write_run_json()
-        get_plugin_manager().hook.ganforge_on_checkpoint(run=self, path=out)
+        try:
+            artifacts.write_checkpoint(self.out, self.step, self._checkpoint_modules(), state, self._run_info())
+        except OSError as e:
+            raise GanforgeError(f"could not write a checkpoint in {self.out} ({e.strerror or e}); the last complete "
+                                f"checkpoint is kept: make room, then continue with --resume") from None
+        self._saved_step = self.step
+        get_plugin_manager().hook.ganforge_on_checkpoint(run=self, path=self.out)
 
-    def _restore(self) -> None:
-        out = self.out
-        state = artifacts.load_state(out / artifacts.STATE_FILE)
-        step = state["step"]
-        for name, module in (("generator", self.generator), ("discriminator", self.discriminator),
-                             ("generator_ema", self.generator_ema), ("encoder", self.encoder)):
-            if module is None or (name == "encoder" and not module.trainable):
-                continue
-            saved_step = artifacts.load_module(out / artifacts.WEIGHT_FILES[name], module)
+    def _restore(self, info: dict) -> None:
+        folder = artifacts.checkpoint_dir(self.out, info)
+        state = artifacts.load_state(folder / artifacts.STATE_FILE)
+        step = int(state["step"])
+        for name, module in self._checkpoint_modules().items():
+            saved_step = artifacts.load_module(folder / artifacts.WEIGHT_FILES[name], module)
             if saved_step != step:
-                raise GanforgeError(
-                    f"{out / artifacts.WEIGHT_FILES[name]} is from step {saved_step} but the training state is "
-                    f"from step {step}; the checkpoint is inconsistent"
-                )
+                raise GanforgeError(f"{folder / artifacts.WEIGHT_FILES[name]} is from step {saved_step} but the "
+                                    f"training state is from step {step}; the checkpoint is inconsistent")
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        for optimizer, which in ((self.opt_g, "g"), (self.opt_d, "d")):  # `--resume --set lr_d=...` applies
-            for group in optimizer.param_groups:
-                group["lr"] = float(self.config[f"lr_{which}"])
         self.scaler.load_state_dict(state["scaler"])
-        self.step, self.phase_index, self.phase_step = step, state["phase_index"], state["phase_step"]
-        self.d_steps = state["d_steps"]
+        if self.augment is not None:
+            self.augment.load_state_dict(state.get("augment", {}))
+        self._pending_objective_states = dict(state.get("objectives", {}))
+        self.step, self.phase_step = step, int(state["phase_step"])
+        self.d_steps, self.samples_seen = int(state["d_steps"]), int(state.get("samples_seen", 0))
         self.stream.load_state(state["data"])
-        objective = self._objective_for(self.phases[self.phase_index])
-        if "objective" in state and hasattr(objective, "load_state_dict"):
-            objective.load_state_dict(state["objective"])
-        per_rank = state.get("rng_per_rank", [state["rng"]])
+        self._enter_phase(int(state["phase_index"]))  # also applies `--resume --set lr_d=...`
+        per_rank = state["rng_per_rank"]
         if len(per_rank) != self.world:
-            raise GanforgeError(f"{out} was trained with {len(per_rank)} processes; resume it with as many "
+            raise GanforgeError(f"{self.out} was trained with {len(per_rank)} processes; resume it with as many "
                                 f"(torchrun --nproc_per_node {len(per_rank)}) to continue exactly")
-        _set_rng_state(per_rank[self.rank])
+        set_rng_state(per_rank[self.rank])
+        self._saved_step = step
 
 
 class _NoHooks:
@@ -598,18 +582,17 @@ class _NoHooks:
 
 
 def train(recipe: str, data, out, steps: int | None = None, batch_size: int | None = None,
-          overrides: dict | None = None, resume: bool = False, config_file=None) -> Run:
+          overrides: dict | None = None, resume: bool = False, config_file=None, seed: int | None = None) -> Run:
     """Train ``recipe`` on ``data``, writing the run directory ``out``; returns the finished Run.
 
-    ``overrides`` are option values as ``--set`` gives them; ``steps`` and ``batch_size``
-    are shortcuts for the two most common ones. With ``resume=True`` the run in ``out``
+    ``overrides`` are option values as ``--set`` gives them; ``steps``, ``batch_size`` and
+    ``seed`` are shortcuts for the most common ones. With ``resume=True`` the run in ``out``
     continues from its last checkpoint (``steps`` may extend it).
     """
     overrides = dict(overrides or {})
-    if steps is not None:
-        overrides["steps"] = steps
-    if batch_size is not None:
-        overrides["batch_size"] = batch_size
+    for key, value in (("steps", steps), ("batch_size", batch_size), ("seed", seed)):
+        if value is not None:
+            overrides[key] = value
     run = Run(recipe, data, out, overrides=overrides, resume=resume, config_file=config_file)
     try:
         return run.fit()

@@ -4,19 +4,37 @@ for one :class:`Step`; the loop owns backward passes, optimisers and intervals."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
+
+from ..errors import GanforgeError
+
+
+@dataclass
+class Regularizer:
+    """A penalty an objective adds lazily to one network's loss (StyleGAN2's lazy
+    regularisation): every ``interval`` updates of ``network`` ("discriminator" or
+    "generator"), the loop takes one extra optimiser step on ``interval * loss``.
+    ``loss(step) -> (tensor, logs)``."""
+
+    name: str
+    network: str
+    interval: int
+    loss: Callable[["Step"], tuple[torch.Tensor, dict]]
 
 
 @dataclass
 class Step:
     """What an objective sees of one training step.
 
-    ``batch`` is the real batch on the device (``x`` plus ``label``/``text`` when the
-    data has them); ``cond`` the condition embedding for the generator (with gradients
-    into a trainable encoder) and ``cond_d`` the same, detached, for the discriminator.
+    ``batch`` is the real batch on the device (``x`` plus whatever metadata fields the
+    data has, such as ``label`` or ``text``); ``cond`` the condition embedding for the
+    generator (with gradients into a trainable encoder) and ``cond_d`` the same, detached,
+    for the discriminator. ``progress`` says where training stands (a
+    :class:`ganforge.Progress`). Every discriminator input passes through the run's
+    augmentation (``augment``), real and generated alike.
     """
 
     generator: Any
@@ -27,43 +45,93 @@ class Step:
     cond: torch.Tensor | None = None
     cond_d: torch.Tensor | None = None
     state: dict = field(default_factory=dict)  # objective scratch space for one step
-    # With one critic update per step, the generator update reuses the critic update's
-    # fake batch, graph intact (as the PyTorch DCGAN example does): one G forward per step.
-    handoff: dict | None = None
+    progress: Any = None
+    augment: Any = None
+    #: ``encode(values) -> embedding``: the run's encoder, for mismatched conditions
+    encode: Callable | None = None
+    condition_key: str | None = None
+    # Reuse of one fake batch for both updates: with one critic update per step, the
+    # generator update takes the critic update's fake batch, graph intact (as the PyTorch
+    # DCGAN example does), so each step runs the generator forward once. The loop passes
+    # the same dict to both Steps; ``fake()`` fills and empties it.
+    shared_fake: dict | None = None
 
     @property
     def real(self) -> torch.Tensor:
         return self.batch["x"]
 
+    def latents(self, n: int | None = None) -> torch.Tensor:
+        return self.generator.sample_latent(n or len(self.real), device=self.real.device)
+
     def fake(self, n: int | None = None) -> torch.Tensor:
         """Generated samples for this batch's conditions (a fresh latent each call, except
-        that the generator update first gets the critic update's batch, when handed one)."""
+        that the generator update first gets the critic update's batch when it is shared)."""
         n = n or len(self.real)
-        handoff = self.handoff
-        if handoff is not None and "fake" in handoff:
-            x = handoff.pop("fake")
+        shared = self.shared_fake
+        if shared is not None and "fake" in shared:
+            x = shared.pop("fake")
             if len(x) == n:
                 return x
-        z = self.generator.sample_latent(n, device=self.real.device)
+        z = self.latents(n)
         x = self.generator(z) if self.cond is None else self.generator(z, self.cond[:n])
-        if handoff is not None and handoff.pop("keep", False) and x.requires_grad:
-            handoff["fake"] = x
+        if shared is not None and shared.pop("keep", False) and x.requires_grad:
+            shared["fake"] = x
         return x
 
     def D(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """Discriminator scores, flattened to shape [B]; conditioned on ``cond_d`` by default."""
+        """Discriminator scores of (augmented) ``x``, flattened to shape [B]; conditioned
+        on ``cond_d`` unless another condition embedding is given."""
         cond = self.cond_d if cond is None else cond
+        if self.augment is not None:
+            x = self.augment(x)
         out = self.discriminator(x) if cond is None else self.discriminator(x, cond[: len(x)])
         return out.reshape(len(x), -1).mean(1) if out.dim() > 1 else out
 
+    def D_real(self, x: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores of the real batch (or of ``x``, a real batch prepared for a gradient):
+        use it for real data, so the run's augmentation can adapt to them (ADA)."""
+        scores = self.D(self.real if x is None else x)
+        self.state["real_scores"] = scores.detach()
+        return scores
+
+    def mismatched_cond(self) -> torch.Tensor:
+        """Embeddings of *other* samples' conditions, for a matching-aware discriminator:
+        sample i gets the condition of a sample j whose condition differs from its own
+        (never an identical caption or class). Detached, like ``cond_d``."""
+        if self.encode is None or self.condition_key is None:
+            raise GanforgeError("mismatched conditions need a conditional run (conditional=true)")
+        values = self.batch[self.condition_key]
+        keys = values.tolist() if isinstance(values, torch.Tensor) else list(values)
+        n = len(keys)
+        picks = []
+        for i in range(n):
+            others = [j for j in range(n) if keys[j] != keys[i]]
+            if not others:
+                raise GanforgeError("a batch whose samples all have the same condition has no mismatched "
+                                    "condition; use more varied captions or classes, or a larger batch_size")
+            picks.append(others[int(torch.randint(len(others), ()))])
+        index = torch.tensor(picks)
+        chosen = values[index.to(values.device)] if isinstance(values, torch.Tensor) else [values[j] for j in picks]
+        with torch.no_grad():
+            return self.encode(chosen)
+
 
 class Objective:
-    """Base class. Subclasses implement ``discriminator_loss`` and ``generator_loss``.
+    """The adversarial game: a discriminator loss and a generator loss for one :class:`Step`.
 
-    ``trains_generator``/``trains_discriminator`` let a phase update one network only
-    (SeqGAN's MLE and discriminator pretraining). ``d_regularizer`` returns an extra
-    discriminator loss applied lazily every ``r1_interval`` steps (R1 by default when
-    ``r1_gamma`` > 0).
+    Subclasses implement ``discriminator_loss`` and ``generator_loss`` (each returns
+    ``(loss, logs)``). The loop owns backward passes, optimisers and intervals.
+
+    - ``trains_generator`` / ``trains_discriminator`` let a phase update one network only
+      (SeqGAN's MLE and discriminator pretraining).
+    - ``regularizers()`` lists lazy penalties for either network (R1 and R2 from
+      ``r1_gamma`` / ``r2_gamma`` by default; a plugin adds path length or MA-GP).
+    - ``state_dict()`` / ``load_state_dict()``: state that lasts the whole run (a path
+      length mean, a rollout policy) and is saved in every checkpoint. One instance per
+      objective name serves every phase that names it; ``config`` is the configuration in
+      force in the current phase.
+    - ``set_progress(progress)`` is called before every step on every rank (schedules).
+    - ``ganforge.all_reduce_mean(tensor)`` averages a statistic across ranks.
     """
 
     trains_generator = True
@@ -81,17 +149,45 @@ class Objective:
     def after_discriminator_step(self, s: Step) -> None:
         """Called after each discriminator optimiser step (weight clipping)."""
 
-    def d_regularizer_interval(self) -> int:
-        return int(self.config.get("r1_interval", 16)) if self.config.get("r1_gamma", 0) > 0 else 0
+    def set_progress(self, progress) -> None:
+        """Where training stands, before every step (for scheduled weights)."""
 
-    def d_regularizer(self, s: Step) -> tuple[torch.Tensor, dict]:
-        """R1: gamma/2 * E ||grad_x D(x)||^2 on real data (Mescheder et al. 2018)."""
-        real = s.real.detach().requires_grad_(True)
-        scores = s.D(real)
-        (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
-        penalty = grad.square().reshape(len(real), -1).sum(1).mean()
-        gamma = float(self.config["r1_gamma"])
-        return penalty * (gamma / 2), {"r1": penalty.item()}
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+    def regularizers(self) -> list[Regularizer]:
+        out = []
+        interval = int(self.config.get("d_reg_interval", 16))
+        if float(self.config.get("r1_gamma", 0)) > 0:
+            out.append(Regularizer("r1", "discriminator", interval, r1_penalty))
+        if float(self.config.get("r2_gamma", 0)) > 0:
+            out.append(Regularizer("r2", "discriminator", interval, r2_penalty))
+        return out
+
+
+def _grad_penalty(s: Step, x: torch.Tensor, real: bool) -> torch.Tensor:
+    """E ||grad_x D(x)||^2 (the gradient through the augmentation, as StyleGAN2-ADA)."""
+    x = x.detach().requires_grad_(True)
+    scores = s.D_real(x) if real else s.D(x)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad.square().reshape(len(x), -1).sum(1).mean()
+
+
+def r1_penalty(s: Step) -> tuple[torch.Tensor, dict]:
+    """R1: gamma/2 * E ||grad_x D(x)||^2 on real data (Mescheder et al. 2018)."""
+    penalty = _grad_penalty(s, s.real, real=True)
+    return penalty * (float(s.config["r1_gamma"]) / 2), {"r1": penalty.item()}
+
+
+def r2_penalty(s: Step) -> tuple[torch.Tensor, dict]:
+    """R2: gamma/2 * E ||grad_x D(x)||^2 on generated data (Mescheder et al. 2018; R3GAN)."""
+    with torch.no_grad():
+        fake = s.fake()
+    penalty = _grad_penalty(s, fake, real=False)
+    return penalty * (float(s.config["r2_gamma"]) / 2), {"r2": penalty.item()}
 
 
 def gradient_penalty(s: Step, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -107,7 +203,7 @@ class NonSaturating(Objective):
     """Goodfellow et al. 2014 with the non-saturating generator loss -log D(G(z))."""
 
     def discriminator_loss(self, s):
-        real, fake = s.D(s.real), s.D(s.fake().detach())
+        real, fake = s.D_real(), s.D(s.fake().detach())
         loss = F.softplus(-real).mean() + F.softplus(fake).mean()
         return loss, {"d_real": real.mean().item(), "d_fake": fake.mean().item()}
 
@@ -126,7 +222,7 @@ class WGAN(Objective):
     """Arjovsky et al. 2017: critic weights clipped to [-clip, clip] after each step."""
 
     def discriminator_loss(self, s):
-        real, fake = s.D(s.real).mean(), s.D(s.fake().detach()).mean()
+        real, fake = s.D_real().mean(), s.D(s.fake().detach()).mean()
         return fake - real, {"wasserstein": (real - fake).item()}
 
     def generator_loss(self, s):
@@ -144,7 +240,7 @@ class WGANGP(WGAN):
 
     def discriminator_loss(self, s):
         fake_x = s.fake().detach()
-        real, fake = s.D(s.real).mean(), s.D(fake_x).mean()
+        real, fake = s.D_real().mean(), s.D(fake_x).mean()
         gp = gradient_penalty(s, s.real, fake_x)
         loss = fake - real + float(self.config["gp_weight"]) * gp
         return loss, {"wasserstein": (real - fake).item(), "gp": gp.item()}
@@ -157,7 +253,7 @@ class Hinge(Objective):
     """Hinge loss (Lim & Ye 2017; SAGAN, BigGAN, DF-GAN)."""
 
     def discriminator_loss(self, s):
-        real, fake = s.D(s.real), s.D(s.fake().detach())
+        real, fake = s.D_real(), s.D(s.fake().detach())
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean(), {"d_real": real.mean().item()}
 
     def generator_loss(self, s):
@@ -168,7 +264,7 @@ class LSGAN(Objective):
     """Mao et al. 2017: least squares with targets 1 (real) and 0 (fake)."""
 
     def discriminator_loss(self, s):
-        real, fake = s.D(s.real), s.D(s.fake().detach())
+        real, fake = s.D_real(), s.D(s.fake().detach())
         return 0.5 * ((real - 1).square().mean() + fake.square().mean()), {}
 
     def generator_loss(self, s):

@@ -52,8 +52,12 @@ def _wav_shortfall(file: Path) -> str | None:
     header is compared with the file size instead. Sizes 0 and 0xFFFFFFFF mean "unknown"
     (streaming writers) and are not a shortfall.
     """
-    size = file.stat().st_size
-    with file.open("rb") as f:
+    try:
+        size = file.stat().st_size
+        f = file.open("rb")
+    except OSError:
+        return None  # soundfile has just read it; a file gone since is not a WAV question
+    with f:
         head = f.read(12)
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
             return None

@@ -44,6 +44,38 @@ def write_wav(path: Path, wave: torch.Tensor, sample_rate: int) -> Path:
     return path
 
 
+def _wav_shortfall(file: Path) -> str | None:
+    """Why a WAV file is cut short, or None.
+
+    libsndfile quietly shortens a WAV whose ``data`` chunk declares more bytes than the
+    file holds (a copy or download cut off), so its frame count looks fine; the RIFF
+    header is compared with the file size instead. Sizes 0 and 0xFFFFFFFF mean "unknown"
+    (streaming writers) and are not a shortfall.
+    """
+    try:
+        size = file.stat().st_size
+        f = file.open("rb")
+    except OSError:
+        return None  # soundfile has just read it; a file gone since is not a WAV question
+    with f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None
+        order = "big" if head[:4] == b"RIFX" else "little"
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            n = int.from_bytes(chunk[4:8], order)
+            if chunk[:4] == b"data":
+                held = size - pos - 8
+                if n not in (0, 0xFFFFFFFF) and n > held:
+                    return f"truncated: its header declares {n:,} bytes of audio, the file holds {held:,}"
+                return None
+            pos += 8 + n + (n & 1)  # chunks are padded to an even size
+    return None
+
+
 class AudioModality(ganforge.Modality):
     result_kind = "audio"
     file_kind = "WAV"
@@ -71,14 +103,24 @@ class AudioModality(ganforge.Modality):
         import torchaudio
 
         try:
-            data, rate = soundfile.read(str(file), dtype="float32", always_2d=True)
+            with soundfile.SoundFile(str(file)) as sf:
+                declared, rate = sf.frames, sf.samplerate
+                data = sf.read(dtype="float32", always_2d=True)
         except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError ...
             report.skip(file, str(e).splitlines()[0] if str(e) else type(e).__name__)
             return None
-        if data.shape[0] == 0:
-            report.skip(file, "no audio frames")
-            return None
+        problem = _wav_shortfall(file)  # before the frame count: libsndfile hides a cut-off WAV
+        if problem is None and data.shape[0] < declared:
+            problem = f"truncated: {data.shape[0]:,} of the {declared:,} frames its header declares"
+        if problem is None and data.shape[0] == 0:
+            problem = "no audio frames"
         wave = torch.from_numpy(data.T.copy())  # [file channels, n]
+        if problem is None and not torch.isfinite(wave).all():
+            # clamping NaN/inf would train on made-up samples; the file is broken, say so
+            problem = "non-finite samples (NaN or inf); fix or remove the file"
+        if problem:
+            report.skip(file, problem)
+            return None
         if wave.shape[0] != channels:
             # mono target, or a file with other channels than the data set: mix down, then copy out
             wave = wave.mean(0, keepdim=True).expand(channels, -1)

@@ -5,7 +5,9 @@ What ``--data`` may be:
 - a folder of PNG / JPEG / WebP / BMP files, searched recursively, any size and mode.
   Each image is resized so its shorter side is ``image_size`` and centre-cropped to a
   square, then converted to RGB (``channels=3``) or grayscale (``channels=1``);
-  transparent pixels are composited onto white.
+  transparent pixels are composited onto white, 16-bit grayscale is scaled (not clipped)
+  to 8 bits. An image over ``max_image_pixels`` pixels (a decompression bomb, or just too
+  big) is skipped before it is decoded.
 - class labels: when every image sits in a first-level sub-folder, the sub-folder
   names (sorted) are the classes (torchvision ``ImageFolder``); images directly in
   the folder are unlabelled.
@@ -25,6 +27,7 @@ import json
 
 import pickle
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
@@ -38,6 +41,12 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 CIFAR10_META = "batches.meta"
 
+# Pillow's own threshold (about 9459 x 9459): 256 MiB of RGBA while decoding.
+DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
+
+# 16- and 32-bit integer grayscale: Pillow's convert() clips these to 255 rather than scaling.
+_HIGH_DEPTH_GRAY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
 
 def to_model(x: torch.Tensor) -> torch.Tensor:
     """uint8 pixels [0, 255] -> float32 in [-1, 1]."""
@@ -49,9 +58,19 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
     return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
 
 
+def _gray8(img: Image.Image) -> Image.Image:
+    """16-bit grayscale ("I;16*", or "I" as older Pillow reads 16-bit PNGs) -> "L",
+    0..65535 scaled to 0..255 (rounded)."""
+    arr = np.asarray(img).astype(np.int64).clip(0, 65535)
+    return Image.fromarray(((arr * 255 + 32767) // 65535).astype(np.uint8), mode="L")
+
+
 def _rgb(img: Image.Image) -> Image.Image:
     """Any PIL mode -> RGB; transparency is composited onto white (not black)."""
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in _HIGH_DEPTH_GRAY:
+        img = _gray8(img)
+    # a tRNS colour key ("transparency" in info) makes pixels of an L, RGB or P image transparent too
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
@@ -73,6 +92,31 @@ def fit_square(img: Image.Image, size: int, channels: int) -> np.ndarray:
         img = img.convert("L")
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def _size_problem(img: Image.Image, limit: int) -> str | None:
+    """Why an opened (not yet decoded) image is not decoded, or None. ``Image.open`` reads
+    only the header, so a huge image is refused here before it costs any memory."""
+    w, h = img.size
+    if w < 1 or h < 1:
+        return f"has no pixels ({w}x{h})"
+    if w * h > limit:
+        return (f"too large: {w}x{h} = {w * h:,} pixels > max_image_pixels {limit:,}; "
+                "raise max_image_pixels to read it")
+    return None
+
+
+@contextmanager
+def _pillow_bomb_check_off():
+    """Pillow's own check (a DecompressionBombWarning over 89M pixels, an error over twice
+    that) runs inside Image.open and would leak a warning or ignore ``max_image_pixels``;
+    the loader checks every size itself, so Pillow's global is lifted while it reads."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 # ----------------------------------------------------------------------------- CIFAR-10
@@ -159,11 +203,18 @@ class ImageModality(ganforge.Modality):
     def channels(self) -> int:
         return int(self.config.get("channels", 3))
 
+    @property
+    def max_image_pixels(self) -> int:
+        return int(self.config.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS))
+
     def _check_options(self) -> None:
         if self.channels not in (1, 3):
             raise ganforge.GanforgeError(f"option 'channels' must be 3 (RGB) or 1 (grayscale), got {self.channels}")
         if self.image_size < 1:
             raise ganforge.GanforgeError(f"option 'image_size' must be positive, got {self.image_size}")
+        if self.max_image_pixels < 1:
+            raise ganforge.GanforgeError(
+                f"option 'max_image_pixels' must be positive, got {self.max_image_pixels}")
 
     # -------------------------------------------------------------- reading
 
@@ -176,18 +227,14 @@ class ImageModality(ganforge.Modality):
         base = root if root.is_dir() else root.parent
         report = ganforge.DataReport("image")
         pixels, kept = [], []
-        for file in files:
-            try:
-                with Image.open(file) as img:
-                    # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= image_size (much faster).
-                    img.draft(None, (self.image_size, self.image_size))
-                    img.load()  # decode now: a truncated file fails here, not later
-                    img = ImageOps.exif_transpose(img)  # phone photos: upright as viewers show them
-                    pixels.append(fit_square(img, self.image_size, self.channels))
-            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-                report.skip(file, str(e).splitlines()[0] if str(e) else type(e).__name__)
-                continue
-            kept.append(file)
+        with _pillow_bomb_check_off():
+            for file in files:
+                array, problem = self._read(file)
+                if problem:
+                    report.skip(file, problem)
+                    continue
+                pixels.append(array)
+                kept.append(file)
         report.finish(len(kept), root)
         fields: dict = {"x": torch.from_numpy(np.stack(pixels))}
 
@@ -216,6 +263,22 @@ class ImageModality(ganforge.Modality):
 
         self.state = {"source": "folder", "classes": classes, "n_images": len(kept), "n_captions": n_captions}
         return ganforge.SampleSet(fields, to_model=to_model)
+
+    def _read(self, file: Path) -> tuple[np.ndarray | None, str | None]:
+        """(uint8 [channels, size, size], None), or (None, why it is skipped)."""
+        try:
+            with Image.open(file) as img:
+                # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= image_size (much faster);
+                # the size check below is on what will actually be decoded
+                img.draft(None, (self.image_size, self.image_size))
+                problem = _size_problem(img, self.max_image_pixels)
+                if problem:
+                    return None, problem
+                img.load()  # decode now: a truncated file fails here, not later
+                img = ImageOps.exif_transpose(img)  # phone photos: upright as viewers show them
+                return fit_square(img, self.image_size, self.channels), None
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+            return None, str(e).splitlines()[0] if str(e) else type(e).__name__
 
     def _load_cifar10(self, root: Path) -> ganforge.SampleSet:
         data, labels, classes = read_cifar10(root)

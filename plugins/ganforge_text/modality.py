@@ -5,6 +5,11 @@ line's tokens, ``<eos>`` when the line is shorter than the length cap, then ``<p
 The vocabulary is learned from the training lines and kept in ``state`` (stored in the
 run's ``ganforge.json``), so a trained run reads and writes text with the same ids.
 
+Files are decoded line by line: a line that is not UTF-8 is skipped (counted, the first
+named as file:line), not the whole file. A ``metadata.jsonl`` / ``metadata.csv`` beside
+the files whose ``file_name`` names a .txt file gives each of its lines that ``text`` as
+a caption (the ``text`` field, as images and audio have it).
+
 ``holdout`` keeps a fixed fraction of the lines out of training (the same lines every
 time the same data is read); BLEU scores generated text against them.
 """
@@ -12,6 +17,7 @@ time the same data is read); BLEU scores generated text against them.
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -62,35 +68,68 @@ class TextModality(ganforge.Modality):
 
     def read_lines(self, path) -> tuple[list[list[str]], list[list[str]]]:
         """Tokenised lines of ``path``, split into (training, held-out)."""
-        root = Path(path)
-        files = ganforge.data_files(root, (".txt",), "text")
-        report = ganforge.DataReport("text")
-        lines: list[list[str]] = []
-        for f in files:
-            try:
-                text = f.read_text(encoding="utf-8")
-            except (UnicodeDecodeError, OSError) as e:
-                report.skip(f, type(e).__name__)
-                continue
-            good = [tokenize(line, self.tokens_kind, self.lowercase) for line in text.splitlines() if line.strip()]
-            if not good:
-                report.skip(f, "no text lines")
-                continue
-            lines.extend(good)
-        report.finish(len(lines), root)
+        (train, _), (held, _) = self._read_split(path)
+        return train, held
+
+    def _read_split(self, path):
+        """((training lines, their captions), (held-out lines, their captions)); the
+        captions are None when the data has no metadata naming its .txt files."""
+        lines, captions = self._read(path)
         holdout = float(self._option("holdout", 0.0))
         if not 0.0 <= holdout < 1.0:
             raise ganforge.GanforgeError(f"option 'holdout' must be a fraction in [0, 1), got {holdout}")
         n_hold = int(len(lines) * holdout)
-        if n_hold == 0:
-            return lines, []
         order = list(range(len(lines)))
         random.Random(0).shuffle(order)  # fixed: evaluation must find the same held-out lines
         held = set(order[:n_hold])
-        return [l for i, l in enumerate(lines) if i not in held], [lines[i] for i in sorted(held)]
+        train_idx = [i for i in range(len(lines)) if i not in held]
+        held_idx = sorted(held)
+
+        def pick(index):
+            return [lines[i] for i in index], (None if captions is None else [captions[i] for i in index])
+
+        return pick(train_idx), pick(held_idx)
+
+    def _read(self, path) -> tuple[list[list[str]], list[str] | None]:
+        """Every non-blank line of the .txt files under ``path``, tokenised, and each line's
+        caption: the ``text`` that metadata.jsonl / metadata.csv gives its file (None when
+        no metadata names a .txt file)."""
+        root = Path(path)
+        files = ganforge.data_files(root, (".txt",), "text")
+        base = root if root.is_dir() else root.parent
+        report = ganforge.DataReport("text")
+        lines: list[list[str]] = []
+        sources: list[Path] = []
+        for f in files:
+            n_bad = len(report.skipped_lines)
+            numbered = report.text_lines(f)  # decoded line by line: a bad byte costs one line
+            if numbered is None:
+                continue  # unreadable or UTF-16: counted by the report
+            good = [tokenize(line, self.tokens_kind, self.lowercase) for _, line in numbered if line.strip()]
+            if not good:
+                report.skip(f, "no line is UTF-8" if len(report.skipped_lines) > n_bad else "no text lines")
+                continue
+            lines.extend(good)
+            sources.extend([f] * len(good))
+        report.finish(len(lines), root)
+        return lines, self._captions(base, files, sources)
+
+    @staticmethod
+    def _captions(base: Path, files: list[Path], sources: list[Path]) -> list[str] | None:
+        """Each line's caption from the metadata beside the files (the Hugging Face
+        convention images and audio follow), or None when no metadata names a .txt file."""
+        table = ganforge.read_captions(base)
+        by_file = {f: table.get(f.relative_to(base).as_posix()) for f in files}
+        if all(c is None for c in by_file.values()):
+            return None
+        missing = sorted({f.relative_to(base).as_posix() for f in sources if by_file[f] is None})
+        if missing:
+            print(f"warning: {len(missing)} text file(s) have no caption in metadata.jsonl/metadata.csv "
+                  f"(first: {missing[0]}); their lines get an empty caption", file=sys.stderr)
+        return [by_file[f] or "" for f in sources]
 
     def load(self, path) -> ganforge.SampleSet:
-        train, _ = self.read_lines(path)
+        (train, captions), _ = self._read_split(path)
         if self.vocab is None:
             max_len = int(self._option("max_len", 32))
             if max_len < 1:
@@ -109,7 +148,10 @@ class TextModality(ganforge.Modality):
             self.state["banned_tokens"] = [PAD_ID, BOS_ID] + [i for i in (EOS_ID, UNK_ID) if i not in seen]
         else:
             x = self.encode(train)
-        return ganforge.SampleSet({"x": x})
+        fields = {"x": x}
+        if captions is not None:
+            fields["text"] = captions  # what a text-conditional recipe conditions on
+        return ganforge.SampleSet(fields)
 
     @staticmethod
     def _inside(x: torch.Tensor) -> torch.Tensor:

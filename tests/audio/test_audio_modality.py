@@ -80,6 +80,58 @@ def test_all_files_unreadable_is_an_error(tmp_path):
         modality().load(tmp_path)
 
 
+def write_float_wav_with(path, value):
+    data = (0.5 * np.sin(np.arange(8000) / 5)).astype(np.float32)
+    data[1234] = value
+    soundfile.write(str(path), data, 16000, subtype="FLOAT")
+    return path
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples_are_a_counted_skip_not_clamped(tmp_path, capsys, value):
+    write_float_wav_with(tmp_path / "bad.wav", value)
+    write_sine(tmp_path / "good.wav", 16000, 0.3, [440])
+    m = modality()
+    data = m.load(tmp_path)
+    assert len(data) == 1 and m.state["skipped_files"] == 1
+    err = capsys.readouterr().err
+    assert "bad.wav" in err and "non-finite samples" in err
+    (tmp_path / "good.wav").unlink()
+    with pytest.raises(ganforge.GanforgeError, match="none of the audio files.*bad.wav: non-finite"):
+        modality().load(tmp_path)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
+def test_a_truncated_wav_is_skipped_not_used_as_a_shorter_file(tmp_path, capsys, subtype):
+    full = write_sine(tmp_path / "cut.wav", 16000, 1.0, [440], subtype=subtype)
+    data = full.read_bytes()
+    full.write_bytes(data[: len(data) // 2])  # the header still promises 1 s
+    write_sine(tmp_path / "good.wav", 16000, 0.3, [440])
+    m = modality()
+    assert len(m.load(tmp_path)) == 1 and m.state["skipped_files"] == 1
+    err = capsys.readouterr().err
+    assert "cut.wav" in err and "truncated" in err
+    (tmp_path / "good.wav").unlink()
+    with pytest.raises(ganforge.GanforgeError, match="none of the audio files.*cut.wav: truncated"):
+        modality().load(tmp_path)
+
+
+def test_streamed_wav_with_unknown_data_size_is_read(tmp_path):
+    path = write_sine(tmp_path / "stream.wav", 16000, 0.3, [440])
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data")
+    data[at + 4:at + 8] = (0xFFFFFFFF).to_bytes(4, "little")  # how a pipe writer marks "unknown"
+    path.write_bytes(bytes(data))
+    assert len(modality().load(tmp_path)) == 1
+
+
+def test_a_zero_length_wav_is_a_counted_skip(tmp_path, capsys):
+    soundfile.write(str(tmp_path / "empty.wav"), np.zeros(0, np.float32), 16000)
+    write_sine(tmp_path / "good.wav", 16000, 0.3, [440])
+    assert len(modality().load(tmp_path)) == 1
+    assert "empty.wav: no audio frames" in capsys.readouterr().err
+
+
 def test_empty_folder_and_bad_options_are_clear_errors(tmp_path):
     with pytest.raises(ganforge.GanforgeError, match="no audio files"):
         modality().load(tmp_path)

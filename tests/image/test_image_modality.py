@@ -3,6 +3,9 @@
 import csv
 import json
 import pickle
+import struct
+import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -140,6 +143,99 @@ def test_bad_channels_option():
 def test_to_model_range():
     x = torch.tensor([0, 255, 128], dtype=torch.uint8)
     assert to_model(x).tolist() == pytest.approx([-1.0, 1.0, 128 / 127.5 - 1], abs=1e-6)
+
+
+# ----------------------------------------------------------------------------- bit depths, modes, sizes
+
+
+def png16(path, array, color_type=0, width=None):
+    """A 16-bit PNG written byte by byte (grayscale: color_type 0, RGB: 2), so the test does
+    not depend on how Pillow writes one; ``width`` may lie in the header."""
+    h, w = array.shape[:2]
+    raw = b"".join(b"\x00" + array[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", w if width is None else width, h, 16, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def gradient16(h=32, w=32):  # square: the centre crop keeps the whole ramp
+    return np.tile(np.linspace(0, 65535, w).round().astype(np.uint16), (h, 1))
+
+
+@pytest.mark.parametrize("writer", ["pillow", "bytes"])
+def test_16_bit_grayscale_is_scaled_to_8_bits_not_clipped(tmp_path, writer):
+    grad = gradient16()
+    if writer == "pillow":
+        Image.fromarray(grad).save(tmp_path / "g.png")  # Pillow writes uint16 as a 16-bit PNG
+    else:
+        png16(tmp_path / "g.png", grad)
+    with Image.open(tmp_path / "g.png") as img:
+        assert img.mode.startswith("I")  # the case under test: Pillow hands over 16-bit pixels
+    for channels in (1, 3):
+        x = ImageModality({"image_size": 16, "channels": channels}).load(tmp_path).fields["x"].float()
+        assert x.min() <= 10 and x.max() >= 245
+        assert abs(x.mean().item() - grad.mean() / 257) < 3  # was 98% white (clipped at 255)
+        assert (x[0, 0, 8].diff() >= 0).all()  # still a left-to-right ramp
+
+
+def test_16_bit_rgb_keeps_its_range(tmp_path):
+    grad = gradient16()
+    png16(tmp_path / "c.png", np.stack([grad, 65535 - grad, grad // 2], -1), color_type=2)
+    x = modality().load(tmp_path).fields["x"].float()
+    assert x[0, 0].min() <= 10 and x[0, 0].max() >= 245 and abs(x[0, 0].mean().item() - 127.5) < 3
+    assert abs(x[0, 2].mean().item() - 63.7) < 3
+
+
+def test_a_decompression_bomb_is_skipped_before_decoding(tmp_path, capsys):
+    Image.new("P", (12000, 12000)).save(tmp_path / "bomb.png")  # 144 megapixels in ~18 KB
+    solid(tmp_path / "ok.png")
+    limit_before = Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning must not leak
+        data = modality().load(tmp_path)
+    assert len(data) == 1 and (data.fields["x"][0, 0] == 200).all()
+    err = capsys.readouterr().err
+    assert "skipped 1 unreadable image file(s): bomb.png" in err
+    assert "too large: 12000x12000" in err and "raise max_image_pixels" in err
+    assert Image.MAX_IMAGE_PIXELS == limit_before  # Pillow's own check is back
+
+
+def test_max_image_pixels_option_sets_the_limit(tmp_path):
+    solid(tmp_path / "a.png", (20, 20))
+    solid(tmp_path / "b.png", (10, 10))
+    m = ImageModality({"image_size": 8, "max_image_pixels": 399})
+    assert len(m.load(tmp_path)) == 1
+    assert len(ImageModality({"image_size": 8, "max_image_pixels": 400}).load(tmp_path)) == 2
+    with pytest.raises(ganforge.GanforgeError, match="could be read.*a.png: too large: 20x20.*max_image_pixels"):
+        ImageModality({"image_size": 8, "max_image_pixels": 50}).load(tmp_path)
+    with pytest.raises(ganforge.GanforgeError, match="max_image_pixels"):
+        ImageModality({"image_size": 8, "max_image_pixels": 0}).load(tmp_path)
+
+
+def test_an_image_with_zero_width_is_a_counted_skip(tmp_path, capsys):
+    png16(tmp_path / "zero.png", gradient16(), width=0)
+    solid(tmp_path / "ok.png")
+    assert len(modality().load(tmp_path)) == 1
+    assert "zero.png" in capsys.readouterr().err
+
+
+def test_cmyk_and_transparent_modes_convert_to_the_colours_a_viewer_shows(tmp_path):
+    Image.new("CMYK", (20, 20), (0, 255, 255, 0)).save(tmp_path / "1_cmyk.jpg", quality=95)  # red
+    Image.new("LA", (20, 20), (0, 0)).save(tmp_path / "2_la.png")                            # clear black
+    pal = Image.new("P", (20, 20), 1)
+    pal.putpalette([0, 0, 0, 200, 0, 0])
+    pal.save(tmp_path / "3_p.png", transparency=1)                                           # clear red
+    Image.new("L", (20, 20), 50).save(tmp_path / "4_l_key.png", transparency=50)             # colour key
+    Image.new("RGB", (20, 20), (1, 2, 3)).save(tmp_path / "5_rgb_key.png", transparency=(1, 2, 3))
+    x = modality().load(tmp_path).fields["x"].int()
+    red = x[0].flatten(1).float().mean(1)
+    assert red[0] > 240 and red[1] < 15 and red[2] < 15
+    assert (x[1:] == 255).all()  # every transparent pixel is white, whatever the mode
 
 
 # ----------------------------------------------------------------------------- CIFAR-10

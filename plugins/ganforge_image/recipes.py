@@ -17,6 +17,7 @@ DCGAN = Recipe(
         "ngf": 64,
         "ndf": 64,
         "d_norm": "batch",
+        "max_image_pixels": 89_478_485,
         "batch_size": 64,
         "optimizer": "adam",
         "lr_g": 2e-4,
@@ -31,6 +32,7 @@ DCGAN = Recipe(
         "ngf": "generator width next to the image (doubles towards 4x4, at most 8*ngf)",
         "ndf": "discriminator width next to the image (doubles towards 4x4, at most 8*ndf)",
         "d_norm": "discriminator normalisation: batch (DCGAN), layer (WGAN-GP) or none",
+        "max_image_pixels": "larger images are skipped before decoding (decompression-bomb limit; Pillow's default)",
     },
     presets={
         # Arjovsky et al. 2017: RMSProp 5e-5, 5 critic steps, clipping (the core's `clip`).

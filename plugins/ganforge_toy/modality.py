@@ -15,16 +15,20 @@ class PointsModality(ganforge.Modality):
     file_kind = "CSV"
 
     def load(self, path):
-        files = ganforge.data_files(path, (".csv",), "CSV point")
+        # metadata.csv holds captions (the data-folder convention), never points
+        files = [f for f in ganforge.data_files(path, (".csv",), "CSV point") if f.name != "metadata.csv"]
         report = ganforge.DataReport("CSV point")
         rows = []
         for file in files:
             try:
-                lines = file.read_text().splitlines()
+                lines = file.read_text(encoding="utf-8").splitlines()
                 values = [[float(v) for v in line.split(",")] for line in lines[1:] if line.strip()]
                 if not values:
                     raise ValueError("no rows")
-                rows.append(torch.tensor(values, dtype=torch.float32))
+                points = torch.tensor(values, dtype=torch.float32)
+                if not torch.isfinite(points).all():
+                    raise ValueError("non-finite coordinates (nan or inf)")
+                rows.append(points)
             except (ValueError, UnicodeDecodeError) as e:
                 report.skip(file, str(e))
         report.finish(len(rows), Path(path))

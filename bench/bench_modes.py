@@ -2,7 +2,7 @@
 
 For the ring (8 Gaussians, std 0.01) and the grid (25 Gaussians, std 0.05), trains
 ``toy-ring`` / ``toy-grid`` with several seeds through ``ganforge.train`` and scores 2,500
-generated points with ``ganforge.metrics.evaluate(..., metrics=["modes"])``: modes
+generated points with ``ganforge.metrics.evaluate(..., metrics=["modes"])`` (the toy plugin's metric): modes
 captured and the percentage of high-quality points (within 3 std of a mode).
 
 Beside each figure: the PacGAN paper's numbers (Lin et al. 2018, table 2) and, unless
@@ -33,7 +33,9 @@ from torch import nn
 import torch.nn.functional as F
 
 import ganforge
-from ganforge.metrics import evaluate, mode_coverage, modes
+from ganforge.metrics import evaluate
+from ganforge_toy.metrics import modes
+from ganforge_toy.mixtures import mode_coverage
 
 # modes captured / % high quality, PacGAN table 2 (GAN, PacGAN4)
 PAPER = {
@@ -104,7 +106,7 @@ def run_dataset(name: str, args, work: Path) -> None:
         t0 = time.perf_counter()
         run = ganforge.train(recipe, data=data, out=out, steps=args.steps, overrides={**overrides, "seed": seed})
         t_gf = time.perf_counter() - t0
-        # the function registered as the metric "modes" (ganforge.metrics:modes)
+        # the function registered as the metric "modes" (ganforge_toy.metrics:modes)
         scores = evaluate(out, data, metrics=[modes], n=args.n, seed=seed)
         row = {"seed": seed, "modes": scores["modes"], "hq": scores["high_quality"], "t_gf": t_gf}
         if args.baseline:

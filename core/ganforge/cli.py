@@ -244,7 +244,7 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, help="generated samples to score")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--features", help="feature space for distances: a TorchScript file, or a modality's named space "
-                        "(image: inception, trained)")
+                        "(see the modality's docs)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.set_defaults(func=cmd_evaluate)

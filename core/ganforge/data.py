@@ -41,8 +41,9 @@ def class_of(file: Path, root: Path) -> str | None:
     return rel.parts[0] if len(rel.parts) > 1 else None
 
 
-def read_captions(root: Path) -> dict[str, str]:
-    """``file_name`` -> ``text`` from every metadata.jsonl / metadata.csv under ``root``.
+def read_captions(root: Path, recursive: bool = True) -> dict[str, str]:
+    """``file_name`` -> ``text`` from every metadata.jsonl / metadata.csv under ``root``
+    (only those directly in ``root`` when not ``recursive``: data given as one file).
 
     Keys are paths relative to ``root`` with forward slashes. A row that cannot be used
     (not JSON, not UTF-8, a broken CSV row, no ``file_name`` / ``text``) is skipped and
@@ -52,7 +53,8 @@ def read_captions(root: Path) -> dict[str, str]:
     captions: dict[str, str] = {}
     if not root.is_dir():
         return captions
-    for meta in sorted(root.rglob("metadata.jsonl")) + sorted(root.rglob("metadata.csv")):
+    find = root.rglob if recursive else root.glob
+    for meta in sorted(find("metadata.jsonl")) + sorted(find("metadata.csv")):
         base = meta.parent.relative_to(root)
         report = DataReport("caption")
         rows = _jsonl_rows(meta, report) if meta.suffix == ".jsonl" else _csv_rows(meta, report)

@@ -168,7 +168,7 @@ class AudioModality(ganforge.Modality):
         classes = sorted({c for c in folders if c is not None}) if all(folders) else []
         if classes and trained.get("classes") and set(classes) <= set(trained["classes"]):
             classes = list(trained["classes"])
-        captions = ganforge.read_captions(base)
+        captions = ganforge.read_captions(base, recursive=root.is_dir())
 
         xs, labels, texts = [], [], []
         for file, folder in zip(files, folders):

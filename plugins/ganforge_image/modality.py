@@ -250,7 +250,7 @@ class ImageModality(ganforge.Modality):
             print(f"warning: {n_root} image(s) lie directly in {root}, outside any class sub-folder; "
                   "the data is treated as unlabelled", file=sys.stderr)
 
-        captions = ganforge.read_captions(base) if base.is_dir() else {}
+        captions = ganforge.read_captions(base, recursive=root.is_dir())
         n_captions = 0
         if captions:
             texts = [captions.get(f.relative_to(base).as_posix()) for f in kept]

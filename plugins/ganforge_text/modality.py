@@ -112,13 +112,13 @@ class TextModality(ganforge.Modality):
             lines.extend(good)
             sources.extend([f] * len(good))
         report.finish(len(lines), root)
-        return lines, self._captions(base, files, sources)
+        return lines, self._captions(base, files, sources, recursive=root.is_dir())
 
     @staticmethod
-    def _captions(base: Path, files: list[Path], sources: list[Path]) -> list[str] | None:
+    def _captions(base: Path, files: list[Path], sources: list[Path], recursive: bool) -> list[str] | None:
         """Each line's caption from the metadata beside the files (the Hugging Face
         convention images and audio follow), or None when no metadata names a .txt file."""
-        table = ganforge.read_captions(base)
+        table = ganforge.read_captions(base, recursive=recursive)
         by_file = {f: table.get(f.relative_to(base).as_posix()) for f in files}
         if all(c is None for c in by_file.values()):
             return None

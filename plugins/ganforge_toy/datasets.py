@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 from pathlib import Path
 
-
-def ring_modes() -> list[list[float]]:
-    return [[math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)] for k in range(8)]
-
-
-def grid_modes() -> list[list[float]]:
-    return [[float(x), float(y)] for x in (-4, -2, 0, 2, 4) for y in (-4, -2, 0, 2, 4)]
+from .mixtures import GRID_STD, RING_STD, grid_modes, ring_modes
 
 
 def _write(out_dir: Path, name: str, modes, std: float, n: int, seed: int) -> Path:
@@ -31,9 +24,9 @@ def _write(out_dir: Path, name: str, modes, std: float, n: int, seed: int) -> Pa
 
 def make_ring(out_dir, n: int = 100_000, seed: int = 0) -> Path:
     """Points from 8 Gaussians on the unit circle (angles 2*pi*k/8), std 0.01."""
-    return _write(out_dir, "ring", ring_modes(), 0.01, int(n), int(seed))
+    return _write(out_dir, "ring", ring_modes().tolist(), RING_STD, int(n), int(seed))
 
 
 def make_grid(out_dir, n: int = 100_000, seed: int = 0) -> Path:
     """Points from 25 Gaussians at {-4,-2,0,2,4}^2, std 0.05."""
-    return _write(out_dir, "grid", grid_modes(), 0.05, int(n), int(seed))
+    return _write(out_dir, "grid", grid_modes().tolist(), GRID_STD, int(n), int(seed))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 import ganforge
-from ganforge.metrics import mode_coverage
+
+from .mixtures import mode_coverage
 
 #: PacGAN scores 2,500 generated points for mode coverage
 MODES_N = 2500

@@ -130,3 +130,16 @@ def test_report_text_lines_skip_only_undecodable_lines(tmp_path, capsys):
     assert report.skipped_lines == [(path, 2, "not UTF-8 (byte 0xc3 at column 3)")]
     report.finish(1, tmp_path)
     assert "a.txt:2: not UTF-8" in capsys.readouterr().err
+
+
+def test_data_given_as_one_file_reads_only_the_metadata_beside_it(tmp_path):
+    """A data file's captions come from its own folder: the metadata.jsonl that
+    `ganforge generate` writes into an output folder next to it is not read."""
+    from ganforge import read_captions
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "metadata.jsonl").write_text('{"file_name": "sample_00000.png", "seed": 0}\n')
+    (tmp_path / "metadata.jsonl").write_text('{"file_name": "a.png", "text": "a red star"}\n')
+    assert read_captions(tmp_path, recursive=False) == {"a.png": "a red star"}
+    with pytest.raises(ganforge.GanforgeError, match="metadata.jsonl"):
+        read_captions(tmp_path)  # a whole folder: every metadata file in it counts

@@ -7,8 +7,9 @@ import torch
 
 import ganforge
 from ganforge import GanforgeError
-from ganforge.metrics import EvalContext, evaluate, fd, kid, prc, ring_modes
+from ganforge.metrics import EvalContext, evaluate, fd, kid, prc
 from ganforge_toy.metrics import modes  # the PacGAN metric belongs to the toy plugin
+from ganforge_toy.mixtures import ring_modes
 from ganforge.registry import Entry, Registry
 
 

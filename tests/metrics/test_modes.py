@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganforge import GanforgeError
-from ganforge.metrics import GRID_STD, RING_STD, grid_modes, mode_coverage, ring_modes
+from ganforge_toy.mixtures import GRID_STD, RING_STD, grid_modes, mode_coverage, ring_modes
 
 
 def test_ring_has_eight_modes_on_the_unit_circle():

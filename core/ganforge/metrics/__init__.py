@@ -2,7 +2,6 @@
 
 - :func:`frechet_distance`, :func:`kernel_inception_distance`,
   :func:`precision_recall_density_coverage`: two feature sets [N, F] -> floats
-- :func:`ring_modes`, :func:`grid_modes`, :func:`mode_coverage`: the PacGAN benchmark
 - :func:`evaluate` and :class:`EvalContext`: ``ganforge evaluate RUN --data PATH``
 - :func:`fd`, :func:`kid`, :func:`prc`: the built-in metrics, registered
   by the core as ``ganforge.metrics:fd`` and so on
@@ -14,24 +13,18 @@ Figures are comparable only within one feature space; its name comes with every 
 
 from .distances import frechet_distance, kernel_inception_distance, precision_recall_density_coverage
 from .context import EvalContext, evaluate, fd, kid, prc
-from .mixtures import GRID_STD, RING_STD, grid_modes, mode_coverage, ring_modes
 from .networks import features_from, fit_feature_network, rotation_pretext
 
 __all__ = [
     "EvalContext",
-    "GRID_STD",
-    "RING_STD",
     "evaluate",
     "fd",
     "features_from",
     "fit_feature_network",
     "frechet_distance",
-    "grid_modes",
     "kernel_inception_distance",
     "kid",
-    "mode_coverage",
     "precision_recall_density_coverage",
     "prc",
-    "ring_modes",
     "rotation_pretext",
 ]

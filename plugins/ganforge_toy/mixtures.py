@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ..errors import GanforgeError
+from ganforge import GanforgeError
 
 RING_STD = 0.01
 GRID_STD = 0.05

@@ -64,6 +64,35 @@ def atomic_write(path: Path, write) -> None:
             tmp.unlink()
 
 
+def _write_file(path: Path, write, to_bytes) -> None:
+    """``write(path)`` with a library's own writer. safetensors and torch report a full or
+    read-only disk as their own error types (SafetensorError, RuntimeError), which callers
+    cannot tell from a bug; on such an error the same content is written again through
+    Python's file I/O, so that a disk fault surfaces as the OSError (ENOSPC, EROFS, EFBIG)
+    it is. The in-memory copy is made only then."""
+    try:
+        write(path)
+    except OSError:
+        raise
+    except Exception:
+        data = to_bytes()
+        with open(path, "wb") as f:
+            f.write(data)
+
+
+def _torch_save(state, path: Path) -> None:
+    import io
+
+    import torch
+
+    def to_bytes():
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        return buffer.getvalue()
+
+    _write_file(path, lambda p: torch.save(state, p), to_bytes)
+
+
 def write_json(path: Path, data: dict) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n"))
 
@@ -115,41 +144,82 @@ def write_checkpoint(run_dir: Path, step: int, modules: dict, state: dict[str, A
     run_dir = Path(run_dir)
     root = run_dir / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
+    # what a killed write left (partial folders, older or uncommitted ones) goes first: on
+    # a full disk that space may be what this checkpoint needs
+    remove_stale_checkpoints(run_dir)
     name = f"step-{step:09d}"
     k = 1
     while (root / name).exists():  # the same step saved twice (a last save after a periodic one)
         name, k = f"step-{step:09d}.{k}", k + 1
     partial = root / f".{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
+    committed = False
     try:
         partial.mkdir()
         for key, module in modules.items():
             save_module(partial / WEIGHT_FILES[key], module, step, atomic=False)
-        torch.save(state, partial / STATE_FILE)
+        _torch_save(state, partial / STATE_FILE)
         for f in partial.iterdir():
             _fsync(f)
         _fsync(partial)
         os.replace(partial, root / name)
         _fsync(root)
         write_json(run_dir / RUN_FILE, {**info, "checkpoint": f"{CHECKPOINTS}/{name}"})
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    for old in root.iterdir():  # only now is the previous checkpoint no longer needed
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
+        committed = True
+    finally:
+        if not committed:
+            shutil.rmtree(partial, ignore_errors=True)
+            # renamed but not made current (ganforge.json could not be replaced: a full
+            # disk): not a checkpoint, only the space a full disk needs back
+            if _current_name(run_dir) != name:
+                shutil.rmtree(root / name, ignore_errors=True)
+    remove_stale_checkpoints(run_dir, name)
     return root / name
 
+
+def _current_name(run_dir: Path) -> str | None:
+    try:
+        return Path(str(json.loads((Path(run_dir) / RUN_FILE).read_text()).get("checkpoint") or "")).name or None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def remove_stale_checkpoints(run_dir: str | Path, current: str | None = None) -> list[str]:
+    """Remove every entry of ``checkpoints/`` but the current checkpoint: older folders a
+    kill left behind after a commit, ``.partial`` folders of an interrupted write, folders
+    renamed but never made current. Only the process holding the run's lock may call it.
+    ``current`` defaults to what ``ganforge.json`` names; with no current checkpoint
+    nothing is removed but partial folders. Returns the names removed."""
+    import shutil
+
+    root = Path(run_dir) / CHECKPOINTS
+    current = current if current is not None else _current_name(run_dir)
+    removed = []
+    try:
+        entries = list(root.iterdir())
+    except FileNotFoundError:
+        return removed
+    for old in entries:
+        if old.name == current or (current is None and not old.name.endswith(".partial")):
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old.name)
+    return removed
+
 def save_module(path: Path, module, step: int, atomic: bool = True) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save, save_file
 
     # contiguous clones: safetensors refuses shared or strided storage
     tensors = {k: v.detach().contiguous().clone().cpu() for k, v in module.state_dict().items()}
     metadata = {"step": str(step), "format": "pt"}
+
+    def write(p):
+        _write_file(p, lambda q: save_file(tensors, str(q), metadata=metadata), lambda: save(tensors, metadata=metadata))
+
     if atomic:
-        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+        atomic_write(path, write)
     else:
-        save_file(tensors, str(path), metadata=metadata)
+        write(path)
 
 
 def load_module(path: Path, module, strict: bool = True) -> int:
@@ -181,7 +251,7 @@ def load_module(path: Path, module, strict: bool = True) -> int:
 def save_state(path: Path, state: dict[str, Any]) -> None:
     import torch
 
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    atomic_write(path, lambda tmp: _torch_save(state, tmp))
 
 
 def load_state(path: Path) -> dict[str, Any]:

@@ -539,9 +539,6 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(ring, tmp_path, s
     assert_tidy(run)
 
 
-@pytest.mark.xfail(strict=True, reason="needs loop.py: Run._restore (rank 0) should call "
-                                       "artifacts.remove_stale_checkpoints(self.out) -- a resume with no step "
-                                       "left to train writes no checkpoint, so nothing removes leftovers")
 def test_a_resume_removes_what_a_kill_after_the_last_commit_left(ring, tmp_path, server):
     run = tmp_path / "run"
     argv = _train_argv(ring, run, steps=5)

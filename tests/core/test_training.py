@@ -278,3 +278,13 @@ def test_generator_update_reuses_the_critic_fake_batch_only_with_one_critic_step
     finally:
         ganforge.remove_plugin("count")
     assert len(calls) == forwards  # one G forward per step (DCGAN example), fresh latents per critic step
+
+
+def test_resume_drops_log_records_past_the_checkpoint(ring, tmp_path):
+    """Steps after the checkpoint a killed run resumes from are trained again: their first
+    records (and a line a kill cut short) leave the log, so each step is logged once."""
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4, overrides={**TINY, "log_every": 1})
+    log = tmp_path / "run" / "log.jsonl"
+    log.write_text(log.read_text() + '{"step": 5, "d_loss": 1.0}\n{"step": 6, "d_lo')  # what a kill leaves
+    ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=6, resume=True)
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2, 3, 4, 5, 6]

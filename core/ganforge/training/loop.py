@@ -131,6 +131,7 @@ class Run:
             self._enter_phase(0)
             if self.is_main:
                 self._write_run_json()
+                self._trim_log(0)  # a run started again keeps nothing of its first try
         n = int(self.config["preview_n"])
         self.preview_conditions = self._preview_conditions(n) if self.encoder is not None else None
 
@@ -548,6 +549,8 @@ class Run:
         get_plugin_manager().hook.ganforge_on_checkpoint(run=self, path=self.out)
 
     def _restore(self, info: dict) -> None:
+        if self.is_main:  # what a kill between a commit and its clean-up left behind
+            artifacts.remove_stale_checkpoints(self.out)
         folder = artifacts.checkpoint_dir(self.out, info)
         state = artifacts.load_state(folder / artifacts.STATE_FILE)
         step = int(state["step"])
@@ -572,6 +575,24 @@ class Run:
                                 f"(torchrun --nproc_per_node {len(per_rank)}) to continue exactly")
         set_rng_state(per_rank[self.rank])
         self._saved_step = step
+        if self.is_main:
+            self._trim_log(step)
+
+    def _trim_log(self, step: int) -> None:
+        """Keep the log records up to ``step``: steps after the checkpoint a run resumes
+        from are trained again, and a line cut short by a kill is no record."""
+        path = self.out / "log.jsonl"
+        if not path.is_file():
+            return
+        kept = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
+                kept.append(line + "\n")
+        artifacts.atomic_write(path, lambda tmp: tmp.write_text("".join(kept), encoding="utf-8"))
 
 
 class _NoHooks:

@@ -9,8 +9,7 @@ import torch
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, beta: float) -> None:
     """Parameters move towards the model's; buffers are copied (a StyleGAN ``w_avg``, a
     fade-in alpha and batch-norm statistics belong to the current model, not an average)."""
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1 - beta)
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - beta)  # one fused launch
     for b_ema, b in zip(ema.buffers(), model.buffers()):
         b_ema.copy_(b)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 import signal
 import sys
@@ -83,6 +84,9 @@ class Run:
         if self.world > 1:
             distributed.setup(self.device)
         self._check_amp()
+        if self.device.type == "cuda":  # cuDNN picks non-deterministic kernels unless told not to
+            torch.backends.cudnn.deterministic = bool(self.config["deterministic"])
+            torch.backends.cudnn.benchmark = False
         seed = int(self.config["seed"])
         torch.manual_seed(seed)
         random.seed(seed)
@@ -275,11 +279,7 @@ class Run:
                     augment=self.augment, encode=self._encode if key is not None else None,
                     condition_key=key, shared_fake=shared_fake)
 
-    def _update(self, loss, optimizer, what: str) -> None:
-        if not torch.isfinite(loss):
-            raise GanforgeError(
-                f"the {what} loss became {loss.item()} at step {self.step + 1}; training stopped and the last good "
-                f"checkpoint in {self.out} is kept. Lower the learning rate, or try amp=none or objective=wgan-gp")
+    def _update(self, loss, optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -299,8 +299,8 @@ class Run:
             if reg.network == network and reg.interval > 0 and updates % reg.interval == 0:
                 with self._autocast():
                     penalty, extra = reg.loss(s)
-                self._update(penalty * reg.interval, optimizer, f"{reg.name} regulariser")
-                logs.update(extra)
+                self._update(penalty * reg.interval, optimizer)
+                logs.update({reg.name: penalty.detach(), **extra})
 
     def train_step(self) -> dict:
         """One step of the current phase: n_critic discriminator updates, one generator update."""
@@ -315,12 +315,12 @@ class Run:
                 s = self._step_for(self._batch(), grad=shared_fake is not None, shared_fake=shared_fake)
                 with self._autocast():
                     loss, extra = objective.discriminator_loss(s)
-                self._update(loss, self.opt_d, "discriminator")
+                self._update(loss, self.opt_d)
                 objective.after_discriminator_step(s)
                 if self.augment is not None and "real_scores" in s.state:
                     self.augment.observe(s.state["real_scores"])
                 self.d_steps += 1
-                logs.update(d_loss=loss.item(), **extra)
+                logs.update(d_loss=loss.detach(), **extra)
                 self._regularize("discriminator", self.d_steps, s, logs)
         if objective.trains_generator:
             batch = s.batch if s is not None else self._batch()
@@ -329,13 +329,30 @@ class Run:
             self.discriminator.requires_grad_(False)  # the generator update needs no D gradients
             with self._autocast():
                 loss, extra = objective.generator_loss(s)
-            self._update(loss, self.opt_g, "generator")
-            logs.update(g_loss=loss.item(), **extra)
+            self._update(loss, self.opt_g)
+            logs.update(g_loss=loss.detach(), **extra)
             self._regularize("generator", self.step + 1, s, logs)
             self.discriminator.requires_grad_(True)
             if self.generator_ema is not None:
                 beta = ema_beta(float(self.config["ema_beta"]), float(self.config["ema_rampup"]), self.step)
                 update_ema(self.generator_ema, self.generator, beta)
+        return self._read_logs(logs)
+
+    def _read_logs(self, logs: dict) -> dict:
+        """Tensor logs to floats in one device sync (a sync per value stalls a GPU), then
+        the NaN/inf guard on every loss: the checkpoint on disk is the last good one."""
+        on_device = [k for k, v in logs.items() if isinstance(v, torch.Tensor) and v.device == self.device]
+        if on_device:
+            values = torch.stack([logs[k].detach().float().reshape(()) for k in on_device]).tolist()
+            logs.update(zip(on_device, values))
+        logs = {k: (float(v) if isinstance(v, torch.Tensor) else v) for k, v in logs.items()}
+        regularizers = {reg.name for reg in self.objective.regularizers()}
+        for key, value in logs.items():
+            if (key.endswith("loss") or key in regularizers) and not math.isfinite(value):
+                what = {"d_loss": "discriminator", "g_loss": "generator"}.get(key, f"{key} regulariser")
+                raise GanforgeError(
+                    f"the {what} loss became {value} at step {self.step + 1}; training stopped and the last good "
+                    f"checkpoint in {self.out} is kept. Lower the learning rate, or try amp=none or objective=wgan-gp")
         return logs
 
     # ------------------------------------------------------------------ the loop

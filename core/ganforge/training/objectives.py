@@ -17,7 +17,8 @@ class Regularizer:
     """A penalty an objective adds lazily to one network's loss (StyleGAN2's lazy
     regularisation): every ``interval`` updates of ``network`` ("discriminator" or
     "generator"), the loop takes one extra optimiser step on ``interval * loss``.
-    ``loss(step) -> (tensor, logs)``."""
+    ``loss(step) -> (tensor, logs)``; the log records the penalty under ``name`` unless
+    ``logs`` gives that key a value of its own (R1 logs the unscaled gradient norm)."""
 
     name: str
     network: str
@@ -141,6 +142,7 @@ class Objective:
         self.config = config
 
     def discriminator_loss(self, s: Step) -> tuple[torch.Tensor, dict]:
+        """``(loss, logs)``; log values may be floats or 0-dim tensors (read in one sync)."""
         raise NotImplementedError
 
     def generator_loss(self, s: Step) -> tuple[torch.Tensor, dict]:
@@ -179,7 +181,7 @@ def _grad_penalty(s: Step, x: torch.Tensor, real: bool) -> torch.Tensor:
 def r1_penalty(s: Step) -> tuple[torch.Tensor, dict]:
     """R1: gamma/2 * E ||grad_x D(x)||^2 on real data (Mescheder et al. 2018)."""
     penalty = _grad_penalty(s, s.real, real=True)
-    return penalty * (float(s.config["r1_gamma"]) / 2), {"r1": penalty.item()}
+    return penalty * (float(s.config["r1_gamma"]) / 2), {"r1": penalty.detach()}
 
 
 def r2_penalty(s: Step) -> tuple[torch.Tensor, dict]:
@@ -187,7 +189,7 @@ def r2_penalty(s: Step) -> tuple[torch.Tensor, dict]:
     with torch.no_grad():
         fake = s.fake()
     penalty = _grad_penalty(s, fake, real=False)
-    return penalty * (float(s.config["r2_gamma"]) / 2), {"r2": penalty.item()}
+    return penalty * (float(s.config["r2_gamma"]) / 2), {"r2": penalty.detach()}
 
 
 def gradient_penalty(s: Step, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -205,7 +207,7 @@ class NonSaturating(Objective):
     def discriminator_loss(self, s):
         real, fake = s.D_real(), s.D(s.fake().detach())
         loss = F.softplus(-real).mean() + F.softplus(fake).mean()
-        return loss, {"d_real": real.mean().item(), "d_fake": fake.mean().item()}
+        return loss, {"d_real": real.detach().mean(), "d_fake": fake.detach().mean()}
 
     def generator_loss(self, s):
         return F.softplus(-s.D(s.fake())).mean(), {}
@@ -223,7 +225,7 @@ class WGAN(Objective):
 
     def discriminator_loss(self, s):
         real, fake = s.D_real().mean(), s.D(s.fake().detach()).mean()
-        return fake - real, {"wasserstein": (real - fake).item()}
+        return fake - real, {"wasserstein": (real - fake).detach()}
 
     def generator_loss(self, s):
         return -s.D(s.fake()).mean(), {}
@@ -243,7 +245,7 @@ class WGANGP(WGAN):
         real, fake = s.D_real().mean(), s.D(fake_x).mean()
         gp = gradient_penalty(s, s.real, fake_x)
         loss = fake - real + float(self.config["gp_weight"]) * gp
-        return loss, {"wasserstein": (real - fake).item(), "gp": gp.item()}
+        return loss, {"wasserstein": (real - fake).detach(), "gp": gp.detach()}
 
     def after_discriminator_step(self, s):
         pass
@@ -254,7 +256,7 @@ class Hinge(Objective):
 
     def discriminator_loss(self, s):
         real, fake = s.D_real(), s.D(s.fake().detach())
-        return F.relu(1 - real).mean() + F.relu(1 + fake).mean(), {"d_real": real.mean().item()}
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean(), {"d_real": real.detach().mean()}
 
     def generator_loss(self, s):
         return -s.D(s.fake()).mean(), {}

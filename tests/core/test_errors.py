@@ -86,6 +86,7 @@ BAD_OPTIONS = [
     (["--set", "device=tpu"], ["'tpu'", "cuda:N"]),
     (["--device", "gpu0"], ["'gpu0'", "cuda:N"]),
     (["--set", "device="], ["''", "auto, cpu"]),
+    (["--set", "key\nwith newline=1"], ["unknown option"]),
 ]
 
 
@@ -224,6 +225,15 @@ def test_check_device_name_does_not_import_torch():
     assert result.returncode == 0, result.stderr
 
 
+def test_generate_and_evaluate_refuse_absent_or_unknown_devices(toy, tmp_path, capsys, no_cuda):
+    one_line_error(capsys, "generate", toy / "run", "--out", tmp_path / "g", "--device", "tpu", fragments=["'tpu'"])
+    one_line_error(capsys, "generate", toy / "run", "--out", tmp_path / "g", "--device", "cuda:0",
+                   fragments=["needs CUDA"])
+    one_line_error(capsys, "evaluate", toy / "run", "--data", toy / "ring", "--device", "", fragments=["''"])
+    rc, _, err = run_cli(capsys, "generate", toy / "run", "--out", tmp_path / "g", "-n", "3", "--device", "auto")
+    assert rc == 0, err
+
+
 # ---------------------------------------------------------------------------- run files
 
 def copy_run(toy, tmp_path, change=None):
@@ -350,3 +360,72 @@ def test_build_network_keeps_the_networks_own_errors(monkeypatch):
         build_network("generator", "errnets:says", {"size": 3})
     with pytest.raises(GanforgeError, match="generator 'errnets:plain' cannot be built .*MemoryError"):
         build_network("generator", "errnets:plain", {})
+
+
+# ---------------------------------------------------------------------------- output paths
+
+def test_out_that_is_a_file(toy, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    one_line_error(capsys, *train_args(toy, afile), fragments=[f"cannot write {afile}", "choose another --out"])
+    one_line_error(capsys, *train_args(toy, afile / "sub"), fragments=["cannot write", "Not a directory"])
+    one_line_error(capsys, "generate", toy / "run", "--out", afile, fragments=[f"cannot write {afile}", "File exists"])
+    one_line_error(capsys, "data", "ring", "--out", afile / "x", fragments=["cannot write", "--out"])
+    assert afile.read_text() == "keep me"
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root writes into a chmod 0o500 folder anyway, so there is no unwritable folder to try")
+def test_out_in_a_read_only_folder(toy, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        one_line_error(capsys, *train_args(toy, locked / "run"),
+                       fragments=["cannot write", "Permission denied", "choose another --out"])
+        one_line_error(capsys, "generate", toy / "run", "--out", locked / "g",
+                       fragments=["cannot write", "Permission denied"])
+    finally:
+        locked.chmod(0o700)
+
+
+def test_os_errors_without_a_path_and_debug(monkeypatch, toy, tmp_path, capsys):
+    import errno
+
+    from ganforge import cli
+
+    def full_disk(args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(cli, "cmd_data", full_disk)
+    line = one_line_error(capsys, "data", "ring", "--out", tmp_path / "d", fragments=["No space left on device"])
+    assert "free disk space" in line
+    with pytest.raises(OSError):
+        main(["--debug", "data", "ring", "--out", str(tmp_path / "d")])
+
+
+# ---------------------------------------------------------------------------- other arguments
+
+def test_other_bad_arguments(toy, tmp_path, capsys):
+    g = ("generate", toy / "run", "--out", tmp_path / "g")
+    one_line_error(capsys, *g, "-n", "0", fragments=["-n", "at least 1", "got 0"])
+    one_line_error(capsys, *g, "-n", "-1", fragments=["-n", "at least 1"])
+    one_line_error(capsys, *g, "--seed", "-1", fragments=["--seed", "4294967295", "got -1"])
+    one_line_error(capsys, *g, "--seed", "99999999999999999999999", fragments=["--seed"])
+    one_line_error(capsys, "evaluate", toy / "run", "--data", toy / "ring", "--seed", str(2**64), fragments=["--seed"])
+    one_line_error(capsys, "evaluate", toy / "run", "--data", toy / "ring", "-n", "0", fragments=["-n"])
+    one_line_error(capsys, *g, "--temperature", "nan", fragments=["--temperature", "finite"])
+    one_line_error(capsys, "generate", toy / "ring", "--out", tmp_path / "g", fragments=["is not a ganforge run"])
+    one_line_error(capsys, "generate", "", "--out", tmp_path / "g", fragments=["RUN is empty"])
+    one_line_error(capsys, *train_args(toy, ""), fragments=["--out is empty"])
+    one_line_error(capsys, *train_args(toy, tmp_path / "a\0b"), fragments=["--out contains a NUL"])
+    one_line_error(capsys, "train", "toy-ring", "--data", tmp_path / "missing", "--out", tmp_path / "r",
+                   fragments=["does not exist"])
+    one_line_error(capsys, "data", "ring", "--out", tmp_path / "d", "--set", "n=abc",
+                   fragments=["data set 'ring'", "'n' takes a whole number"])
+    one_line_error(capsys, "data", "ring", "--out", tmp_path / "d", "--set", "seed=1e30",
+                   fragments=["data set 'ring'", "too large"])
+    one_line_error(capsys, "data", "shapes", "--out", tmp_path / "d", "--set", "n=-3", fragments=["'n'"])
+    one_line_error(capsys, "demo", "--out", tmp_path / "demo", "--steps", "0", fragments=["--steps"])
+    one_line_error(capsys, "demo", "--out", tmp_path / "demo", "--images", "-1", fragments=["--images"])
+    assert not (tmp_path / "demo").exists() and not (tmp_path / "d").exists()

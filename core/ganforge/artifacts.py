@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,13 @@ def write_json(path: Path, data: dict) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n"))
 
 
+# ``plugin:name``: the names a registry gives (plugin names come from entry points or modules).
+_FULL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}:[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+_COMPONENTS = ("modality", "generator", "discriminator")
+# a distribution name or version as pip prints them (so an error's "pip install X" is safe to show)
+_SAFE_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!-]{0,99}")
+
+
 def read_run_json(run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     path = run_dir / RUN_FILE
@@ -105,13 +113,64 @@ def read_run_json(run_dir: str | Path) -> dict:
             raise GanforgeError(f"run directory {run_dir} does not exist")
         raise GanforgeError(f"{run_dir} is not a ganforge run (no {RUN_FILE}); point at a folder made by `ganforge train`")
     try:
-        info = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise GanforgeError(f"{path} is corrupt ({e}); restore it from a backup") from None
+    except RecursionError:
+        raise GanforgeError(f"{path} is corrupt (nested too deeply); restore it from a backup") from None
+    except OSError as e:
+        raise GanforgeError(f"{path} cannot be read: {e.strerror or e}") from None
+
+    def invalid(what: str) -> GanforgeError:
+        return GanforgeError(f"{path} is not a valid ganforge run file: {what}; "
+                             f"restore it from a backup or train the run again")
+
+    if not isinstance(info, dict):
+        kind = {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(info), "number")
+        raise invalid(f"it holds a JSON {kind}, not an object")
     version = info.get("format_version")
-    if version not in READABLE_VERSIONS:
-        raise GanforgeError(f"{path} has format version {version}; this ganforge reads versions "
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise GanforgeError(f"{path} has format version {json.dumps(version)[:40]}; this ganforge reads versions "
                             f"{', '.join(map(str, READABLE_VERSIONS))}")
+    for key in ("recipe", "components", "config", "modality_state", "user_config"):
+        if key not in info:
+            raise invalid(f"'{key}' is missing")
+    for key in ("config", "modality_state", "user_config"):
+        if not isinstance(info[key], dict):
+            raise invalid(f"'{key}' is not an object")
+
+    def full_name(value, where: str) -> str:
+        if not isinstance(value, str) or not _FULL_NAME.fullmatch(value):
+            raise invalid(f"{where} {json.dumps(value)[:60]} is not a plugin:name of letters, digits, '.', '_' or '-'")
+        return value
+
+    full_name(info["recipe"], "'recipe'")
+    components = info["components"]
+    if not isinstance(components, dict):
+        raise invalid("'components' is not an object")
+    for key in _COMPONENTS:
+        if key not in components:
+            raise invalid(f"'components' has no '{key}'")
+    for key, value in components.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise invalid(f"'components' has a bad key {json.dumps(key)[:60]}")
+        if value is not None or key in _COMPONENTS:
+            full_name(value, f"component '{key}'")
+    if info.get("checkpoint") is not None and not isinstance(info["checkpoint"], str):
+        raise invalid("'checkpoint' is not a folder name")
+    plugins = info.get("plugins")
+    if plugins is not None:
+        if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
+            raise invalid("'plugins' is not an object of objects")
+        for v in plugins.values():
+            for field in ("distribution", "version"):
+                if v.get(field) is not None and not (isinstance(v[field], str) and _SAFE_TEXT.fullmatch(v[field])):
+                    raise invalid(f"a plugin's '{field}' {json.dumps(v[field])[:60]} is not a package name or version")
+        # every plugin named in the run is one the writer recorded (the loop always does)
+        for where, name in [("recipe", info["recipe"])] + [(f"component '{k}'", v) for k, v in components.items() if v]:
+            plugin = name.split(":")[0]
+            if plugin not in plugins:
+                raise invalid(f"the {where} '{name}' names plugin '{plugin}', which its 'plugins' does not list")
     return info
 
 

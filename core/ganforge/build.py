@@ -56,4 +56,14 @@ def build_network(kind: str, full_name: str, config: dict, plugins_info: dict | 
     cls = load_component(kind, full_name, plugins_info)
     if getattr(cls, "config_class", None) is None:
         raise GanforgeError(f"{kind} '{full_name}' has no config_class; its plugin is broken")
-    return cls(build_config(cls.config_class, config))
+    try:
+        return cls(build_config(cls.config_class, config))
+    except GanforgeError:
+        raise
+    except (RuntimeError, MemoryError, ValueError, OverflowError, TypeError) as e:
+        # e.g. nz=10**13 (torch tries to allocate petabytes), hidden=-1 (a negative dimension)
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise GanforgeError(
+            f"the {kind} '{full_name}' cannot be built from this configuration ({type(e).__name__}: {first}); "
+            f"check its size options (`ganforge recipes NAME` lists them) or the run's ganforge.json"
+        ) from e

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -270,9 +271,103 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     return parser
 
 
+# ---------------------------------------------------------------------------- checks of the arguments
+
+_PATH_ARGS = {"run": "RUN", "out": "--out", "data": "--data", "config": "--config", "features": "--features"}
+
+
+def _check_args(args) -> None:
+    """What argparse cannot check: empty paths, ranges of numbers, the device; one-line errors."""
+    import math
+
+    from .config import INT_MAX, SEED_MAX
+
+    for attr, flag in _PATH_ARGS.items():
+        value = getattr(args, attr, None)
+        if isinstance(value, str):
+            if not value.strip():
+                raise GanforgeError(f"{flag} is empty; give a path")
+            if "\0" in value:
+                raise GanforgeError(f"{flag} contains a NUL character; give a path")
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise GanforgeError(f"--seed must be a whole number from 0 to {SEED_MAX}, got {seed}")
+    wanted = {"n": ("-n", 1), "images": ("--images", 1)}
+    if args.command == "demo":
+        wanted["steps"] = ("--steps", 1)
+    for attr, (flag, low) in wanted.items():
+        value = getattr(args, attr, None)
+        if isinstance(value, int) and not low <= value <= INT_MAX:
+            raise GanforgeError(f"{flag} must be a whole number of at least {low}, got {value}")
+    for attr in ("truncation", "temperature"):
+        value = getattr(args, attr, None)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise GanforgeError(f"--{attr} must be a finite number, got {value}")
+    device = getattr(args, "device", None)
+    if isinstance(device, str):
+        if args.command == "train":  # the run resolves it (LOCAL_RANK under torchrun); the spelling is known now
+            from .devices import check_device_name
+
+            check_device_name(device)
+        else:
+            from .devices import resolve_device
+
+            args.device = str(resolve_device(device))
+    if args.command == "data" and args.name:
+        _check_dataset_options(args.name, args.set)
+
+
+def _check_dataset_options(name: str, assignments: list[str]) -> None:
+    """``ganforge data NAME --set k=v``: values of the type the data set's defaults have."""
+    import inspect
+
+    from .config import INT_MAX, _coerce, parse_assignments
+
+    make = _manager().registry.get("dataset", name)
+    try:
+        params = inspect.signature(make).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in parse_assignments(assignments).items():
+        param = params.get(key)
+        if param is None or param.default is inspect.Parameter.empty:
+            continue  # unknown options: cmd_data says which the data set takes
+        try:
+            value = _coerce(key, value, param.default)
+        except GanforgeError as e:
+            raise GanforgeError(f"data set '{name}': {e}") from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT_MAX:
+            raise GanforgeError(f"data set '{name}': option '{key}' is too large, got {value}")
+
+
+def _within(path: str, folder: str) -> bool:
+    """``path`` is ``folder``, inside it, or one of the folders leading to it."""
+    import os
+
+    a, b = os.path.abspath(path), os.path.abspath(folder)
+    return a == b or a.startswith(b.rstrip(os.sep) + os.sep) or b.startswith(a.rstrip(os.sep) + os.sep)
+
+
+def _os_error_message(e: OSError, args) -> str:
+    reason = e.strerror or str(e) or type(e).__name__
+    path = e.filename
+    if path is None:
+        return f"{reason}; check the paths you gave, their permissions and the free disk space"
+    path = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    out = getattr(args, "out", None)
+    if isinstance(out, str) and _within(path, out):
+        return f"cannot write {path}: {reason}; choose another --out"
+    return f"cannot use {path}: {reason}; check the path and its permissions"
+
+
+def _one_line(message: str) -> str:
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    args = None
     try:
         # -p modules must be known before the parser lists plugin commands
         pre = argparse.ArgumentParser(add_help=False)
@@ -294,11 +389,17 @@ def main(argv: list[str] | None = None) -> int:
             return int(result or 0)
         if getattr(args, "command", None) == "data" and args.name and not args.out:
             parser.error("data NAME needs --out DIR")
+        _check_args(args)
         return args.func(args)
     except GanforgeError as e:
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # --out unwritable, read-only, a file; a full disk ...
+        if debug:
+            raise
+        print(f"error: {_one_line(_os_error_message(e, args))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -198,8 +198,6 @@ def write_checkpoint(run_dir: Path, step: int, modules: dict, state: dict[str, A
     """
     import shutil
 
-    import torch
-
     run_dir = Path(run_dir)
     root = run_dir / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
@@ -308,8 +306,6 @@ def load_module(path: Path, module, strict: bool = True) -> int:
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    import torch
-
     atomic_write(path, lambda tmp: _torch_save(state, tmp))
 
 

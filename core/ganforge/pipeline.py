@@ -80,7 +80,7 @@ class GenerationResult:
 def _out_folder(out_dir) -> Path:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise GanforgeError(f"--out {out} is a file; give a folder")
+        raise GanforgeError(f"cannot write {out}: it is a file; choose another --out folder")
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -98,7 +98,7 @@ class Pipeline:
     """A trained run, loaded for generation."""
 
     def __init__(self, run_dir, device: str = "auto", use_ema: bool = True):
-        from .training.loop import _device
+        from .devices import resolve_device
 
         self.run_dir = Path(run_dir)
         info = artifacts.read_run_json(self.run_dir)
@@ -123,11 +123,13 @@ class Pipeline:
             self.encoder.eval()
         self._checkpoint = folder
         self.device = torch.device("cpu")
-        self.to(_device(device))
+        self.to(resolve_device(device) if isinstance(device, str) else device)
 
     def to(self, device) -> "Pipeline":
-        """Move the networks to ``device`` ("cpu", "cuda", a torch.device ...)."""
-        self.device = torch.device(device)
+        """Move the networks to ``device`` ("cpu", "cuda", "auto", a torch.device ...)."""
+        from .devices import resolve_device
+
+        self.device = resolve_device(device) if isinstance(device, str) else torch.device(device)
         self.generator.to(self.device)
         if self.encoder is not None:
             self.encoder.to(self.device)
@@ -150,33 +152,37 @@ class Pipeline:
 
     # ------------------------------------------------------------------ generation
 
-    def _conditions(self, n: int, classes, prompts):
-        """(field values for n samples, the user's value per sample) or (None, None)."""
+    def _conditions(self, classes, prompts):
+        """``condition(start, stop) -> (field values, the user's value per sample)`` for the
+        samples ``start:stop``, or None when the run is unconditional. Made per batch, so
+        memory does not grow with n."""
         given, option = (classes, "class") if classes else (prompts, "prompt") if prompts else (None, None)
         if self.encoder is None:
             if given:
                 raise GanforgeError(f"this run ({self.recipe}) is unconditional; drop --{option}")
-            return None, None
+            return None
+        encoder, modality = self.encoder, self.modality
         if given:
-            if option != self.encoder.user_option:
-                raise GanforgeError(f"this run ({self.recipe}) is conditioned on '{self.encoder.condition_key}': "
-                                    f"give --{self.encoder.user_option}, not --{option}")
+            if option != encoder.user_option:
+                raise GanforgeError(f"this run ({self.recipe}) is conditioned on '{encoder.condition_key}': "
+                                    f"give --{encoder.user_option}, not --{option}")
             given = [given] if isinstance(given, str) else list(given)
-            values = self.encoder.from_user(given, self.modality)
-            index = torch.arange(n) % len(given)
-            user = [given[i] for i in index.tolist()]
+            values = encoder.from_user(given, modality)  # validates every value once
         else:
-            values = self.encoder.default_conditions(n, self.modality)
+            values = encoder.default_conditions(len(modality.class_names()) or 1, modality)
             if values is None:
-                raise GanforgeError(f"this run ({self.recipe}) is conditional: give --{self.encoder.user_option} "
-                                    f"({self.encoder.user_option}s=[...] in Python)")
-            index = torch.arange(n)
-            user = None
-        values = values[index] if isinstance(values, torch.Tensor) else [values[i] for i in index.tolist()]
-        if user is None and self.encoder.user_option == "class" and isinstance(values, torch.Tensor):
-            names = self.modality.class_names()
-            user = [names[i] if i < len(names) else i for i in values.tolist()]
-        return values, user
+                raise GanforgeError(f"this run ({self.recipe}) is conditional: give --{encoder.user_option} "
+                                    f"({encoder.user_option}s=[...] in Python)")
+            names = modality.class_names()
+            given = [names[v] if encoder.user_option == "class" and isinstance(v, int) and v < len(names) else v
+                     for v in (values.tolist() if isinstance(values, torch.Tensor) else values)]
+
+        def condition(start: int, stop: int):
+            index = torch.arange(start, stop) % len(given)  # the user's values, cycled over the samples
+            part = values[index] if isinstance(values, torch.Tensor) else [values[i] for i in index.tolist()]
+            return part, [given[i] for i in index.tolist()]
+
+        return condition
 
     def _batches(self, n, seed, seeds, classes, prompts, latents, batch_size, options) \
             -> Iterator[tuple[int, torch.Tensor, list[dict]]]:
@@ -189,29 +195,29 @@ class Pipeline:
             raise GanforgeError(f"n must be at least 1, got {n}")
         if batch_size < 1:
             raise GanforgeError(f"batch_size must be at least 1, got {batch_size}")
-        seeds = seeds if seeds is not None else [sample_seed(seed, i) for i in range(n)]
-        values, user = self._conditions(n, classes, prompts)
+        condition = self._conditions(classes, prompts)
         condition_name = self.encoder.user_option if self.encoder is not None else None
         with torch.no_grad():
             for start in range(0, n, batch_size):
                 stop = min(start + batch_size, n)
+                batch_seeds = seeds[start:stop] if seeds is not None else [sample_seed(seed, i) for i in range(start, stop)]
                 if latents is not None:
                     z = latents[start:stop]
                 else:
                     z = torch.cat([self.generator.sample_latent(1, generator=torch.Generator().manual_seed(s))
-                                   for s in seeds[start:stop]])
-                cond = None
-                if values is not None:
-                    part = values[start:stop]
+                                   for s in batch_seeds])
+                cond, user = None, None
+                if condition is not None:
+                    part, user = condition(start, stop)
                     cond = self.encoder(part.to(self.device) if isinstance(part, torch.Tensor) else part)
                 x = self.generator.generate(stop - start, cond=cond, latents=z.to(self.device), **options)
                 x = x.float().cpu() if x.is_floating_point() else x.cpu()
                 records = []
-                for i in range(start, stop):
+                for j, i in enumerate(range(start, stop)):
                     record = {"run": str(self.run_dir), "recipe": self.recipe,
-                              "seed": None if latents is not None else seeds[i], "index": i}
+                              "seed": None if latents is not None else batch_seeds[j], "index": i}
                     if user is not None:
-                        record[condition_name] = user[i]
+                        record[condition_name] = user[j]
                     record["options"] = dict(options)
                     records.append(record)
                 yield start, x, records

@@ -369,7 +369,7 @@ def test_out_that_is_a_file(toy, tmp_path, capsys):
     afile.write_text("keep me")
     one_line_error(capsys, *train_args(toy, afile), fragments=[f"cannot write {afile}", "choose another --out"])
     one_line_error(capsys, *train_args(toy, afile / "sub"), fragments=["cannot write", "Not a directory"])
-    one_line_error(capsys, "generate", toy / "run", "--out", afile, fragments=[f"cannot write {afile}", "File exists"])
+    one_line_error(capsys, "generate", toy / "run", "--out", afile, fragments=[f"cannot write {afile}", "it is a file"])
     one_line_error(capsys, "data", "ring", "--out", afile / "x", fragments=["cannot write", "--out"])
     assert afile.read_text() == "keep me"
 
@@ -414,7 +414,9 @@ def test_other_bad_arguments(toy, tmp_path, capsys):
     one_line_error(capsys, *g, "--seed", "99999999999999999999999", fragments=["--seed"])
     one_line_error(capsys, "evaluate", toy / "run", "--data", toy / "ring", "--seed", str(2**64), fragments=["--seed"])
     one_line_error(capsys, "evaluate", toy / "run", "--data", toy / "ring", "-n", "0", fragments=["-n"])
-    one_line_error(capsys, *g, "--temperature", "nan", fragments=["--temperature", "finite"])
+    one_line_error(capsys, *g, "--batch-size", "0", fragments=["--batch-size", "at least 1"])
+    one_line_error(capsys, *g, "--seeds", "1-x", fragments=["--seeds"])
+    one_line_error(capsys, *g, "--set", "temperature=nan", fragments=["takes no generation option"])
     one_line_error(capsys, "generate", toy / "ring", "--out", tmp_path / "g", fragments=["is not a ganforge run"])
     one_line_error(capsys, "generate", "", "--out", tmp_path / "g", fragments=["RUN is empty"])
     one_line_error(capsys, *train_args(toy, ""), fragments=["--out is empty"])
@@ -427,5 +429,4 @@ def test_other_bad_arguments(toy, tmp_path, capsys):
                    fragments=["data set 'ring'", "too large"])
     one_line_error(capsys, "data", "shapes", "--out", tmp_path / "d", "--set", "n=-3", fragments=["'n'"])
     one_line_error(capsys, "demo", "--out", tmp_path / "demo", "--steps", "0", fragments=["--steps"])
-    one_line_error(capsys, "demo", "--out", tmp_path / "demo", "--images", "-1", fragments=["--images"])
     assert not (tmp_path / "demo").exists() and not (tmp_path / "d").exists()

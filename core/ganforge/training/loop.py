@@ -26,6 +26,7 @@ import torch
 from .. import artifacts
 from ..build import build_network, component_names, load_component, plugin_versions
 from ..config import resolve
+from ..devices import resolve_device
 from ..errors import GanforgeError
 from ..plugins import get_plugin_manager
 from ..runlock import LOCK_FILE, RunLock
@@ -34,15 +35,6 @@ from .ema import ema_beta, recalibrate_batch_norm, update_ema
 from .objectives import Step
 from .support import (DataStream, Progress, apply_optimizer_settings, format_time, make_optimizer, rng_state,
                       set_rng_state)
-
-
-def _device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GanforgeError(f"device={name} but CUDA is not available here; use device=cpu")
-    return device
 
 
 class Run:
@@ -80,7 +72,7 @@ class Run:
         if config_file is not None:  # keep the file's values with the run, so --resume needs no file
             defaults = self.recipe.all_defaults()
             self.user_config = {k: v for k, v in self.config.items() if k != "recipe" and v != defaults.get(k)}
-        self.device = _device(self.config["device"], local_rank)
+        self.device = resolve_device(self.config["device"], local_rank)
         if self.world > 1:
             distributed.setup(self.device)
         self._check_amp()

@@ -212,13 +212,21 @@ def fd(ctx: EvalContext) -> dict:
 
 
 def kid(ctx: EvalContext) -> dict:
-    """Kernel distance (KID): mean and std of unbiased polynomial MMD^2 over random subsets."""
+    """Kernel distance (KID): mean and std of unbiased polynomial MMD^2 over random subsets.
+
+    The features are centred on the real set's mean and divided by its overall spread
+    first (``kid_normalise``, default on; see :func:`kernel_inception_distance`), so the
+    figure does not depend on the units of the feature space: two halves of the real
+    data score about 0, clearly different sets a few units to a few hundred. Turn it off
+    (``options={"kid_normalise": False}``) for the raw kernel of published Inception KIDs.
+    """
     name, real, fake = ctx.features()
     out = kernel_inception_distance(
         real, fake,
         subsets=int(ctx.options.get("kid_subsets", 100)),
         subset_size=int(ctx.options.get("kid_subset_size", 1000)),
         seed=ctx.seed,
+        normalise=bool(ctx.options.get("kid_normalise", True)),
     )
     out["feature_space"] = name
     return out

@@ -165,13 +165,23 @@ class TextModality(ganforge.Modality):
     def decode(self, x: torch.Tensor) -> list[str]:
         return [self.vocab.decode(row) for row in x.tolist()]
 
-    def references(self, path) -> list[list[str]]:
-        """Held-out lines of ``path`` (all its lines when nothing is held out), as the
-        tokens the model can produce (out-of-vocabulary tokens read ``<unk>``)."""
-        train, held = self.read_lines(path)
-        lines = held or train
+    def evaluation_lines(self, path, held_out: bool = False) -> list[list[str]]:
+        """The tokenised lines to score a run against.
+
+        ``held_out=True`` (``path`` is the run's own training data): its held-out lines,
+        the ones training never saw (all its lines when nothing was held out). Otherwise
+        every line of ``path``: ``holdout`` splits training data, not an evaluation file.
+        """
+        if held_out:
+            train, held = self.read_lines(path)
+            return held or train
+        return self._read(path)[0]
+
+    def references(self, path, held_out: bool = True) -> list[list[str]]:
+        """:meth:`evaluation_lines` as the tokens the model can produce (out-of-vocabulary
+        tokens read ``<unk>``)."""
         unk = self.vocab.itos[UNK_ID]
-        return [[t if t in self.vocab.stoi else unk for t in l] for l in lines]
+        return [[t if t in self.vocab.stoi else unk for t in l] for l in self.evaluation_lines(path, held_out)]
 
     def derived_config(self) -> dict:
         if self.vocab is None:

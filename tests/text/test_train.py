@@ -51,7 +51,7 @@ def test_oracle_recipe_reports_oracle_metrics(oracle_dir, tmp_path, train_tiny):
     assert run.config["seq_len"] == 8  # fixed-length oracle lines: no <eos>
     assert run.modality.default_metrics == ("nll-oracle", "nll-gen")
     scores = evaluate(tmp_path / "run", oracle_dir, n=64)
-    assert set(scores) == {"nll_oracle", "nll_gen"}
+    assert set(scores) == {"nll_oracle", "nll_gen", "eval_lines", "eval_lines_from"}
     assert 0 < scores["nll_oracle"] < 20
 
 

@@ -43,7 +43,8 @@ class EvalContext:
     """Everything metrics share within one ``evaluate`` call, each computed on first use.
 
     - ``ctx.pipeline``: the loaded :class:`ganforge.Pipeline` (``.modality``, ``.generate``)
-    - ``ctx.data_path``, ``ctx.options`` (``features``, ``kid_subsets``, ``kid_subset_size``,
+    - ``ctx.data_path``, ``ctx.is_training_data`` (``--data`` is the run's own training
+      data), ``ctx.options`` (``features``, ``kid_subsets``, ``kid_subset_size``,
       ``prc_k``, ``generate``: generator options such as ``{"truncation": 0.7}``)
     - ``ctx.seed``, ``ctx.batch_size``
     - ``ctx.real``: the real :class:`ganforge.SampleSet` (``modality.load(data_path)``)
@@ -103,6 +104,26 @@ class EvalContext:
             gen = torch.Generator().manual_seed(self.seed)
             self._real_order = torch.randperm(len(real), generator=gen)
         return self._real
+
+    @property
+    def training_data(self) -> Path | None:
+        """The data the run was trained on (``ganforge.json``'s ``data``), None when unknown."""
+        info = getattr(self.pipeline, "info", None) or {}
+        data = info.get("data") if isinstance(info, dict) else None
+        return Path(data) if data else None
+
+    @property
+    def is_training_data(self) -> bool:
+        """Whether ``--data`` is the run's own training data. Then a modality's held-out
+        part (text's ``holdout``) is what to score against; any other file is scored
+        whole: a run's holdout splits its training data, not evaluation files."""
+        train = self.training_data
+        if train is None:
+            return False
+        try:
+            return train.resolve() == self.data_path.resolve()
+        except OSError:
+            return False
 
     @property
     def n(self) -> int:

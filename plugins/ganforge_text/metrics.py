@@ -23,7 +23,6 @@ from .bleu import bleu as _bleu
 from .bleu import self_bleu as _self_bleu
 from .modality import holds_oracle
 from .oracle import load_oracle, oracle_ids
-from .vocab import EOS_ID, PAD_ID
 
 
 def _text_modality(ctx):
@@ -34,15 +33,7 @@ def _text_modality(ctx):
 
 
 def _tokens(modality, x: torch.Tensor) -> list[list[str]]:
-    out = []
-    for row in x.tolist():
-        line = []
-        for i in row:
-            if i in (EOS_ID, PAD_ID):
-                break
-            line.append(modality.vocab.itos[i])
-        out.append(line)
-    return out
+    return modality.bleu_tokens(x)
 
 
 def _which_lines(ctx, modality) -> tuple[bool, str]:

@@ -1,7 +1,10 @@
 """The text modality: one sample per line, from a .txt file or a folder of them.
 
 Lines become LongTensors ``[N, seq_len]`` of vocabulary ids (see ``vocab.py``): the
-line's tokens, ``<eos>`` when the line is shorter than the length cap, then ``<pad>``.
+line's tokens (``tokens``: bpe subwords, words or characters), ``<eos>`` when the line
+is shorter than the length cap, then ``<pad>``. A token that never occurs inside a
+training line is never generated (for bpe: the bytes the data lacks, a newline among
+them; new words made of seen bytes can be).
 The vocabulary is learned from the training lines and kept in ``state`` (stored in the
 run's ``ganforge.json``), so a trained run reads and writes text with the same ids.
 
@@ -25,7 +28,7 @@ import torch
 
 import ganforge
 
-from .vocab import BOS_ID, EOS_ID, PAD_ID, TOKENIZERS, UNK_ID, BPEVocabulary, Vocabulary, tokenize
+from .vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, TOKENIZERS, UNK_ID, BPEVocabulary, Vocabulary, tokenize
 
 ORACLE_CONFIG = "oracle.json"
 ORACLE_WEIGHTS = "oracle.safetensors"
@@ -160,6 +163,11 @@ class TextModality(ganforge.Modality):
             # ids that never occur inside a training line are never generated
             seen = set(torch.unique(x[self._inside(x)]).tolist())
             self.state["banned_tokens"] = [PAD_ID, BOS_ID] + [i for i in (EOS_ID, UNK_ID) if i not in seen]
+            if self.tokens_kind == "bpe":  # nor the bytes the data never has (merges of seen bytes stay)
+                itos = self.vocab.itos
+                seen_bytes = set("".join(itos[i] for i in seen if i >= len(SPECIALS)))
+                self.state["banned_tokens"] += [i for i in range(len(SPECIALS), len(itos))
+                                                if not set(itos[i]) <= seen_bytes]
         else:
             x = self.encode(self._tokenise(train_text))
         fields = {"x": x}

@@ -63,11 +63,15 @@ def test_a_trained_bpe_run_saves_loads_generates_and_evaluates(corpus, tmp_path,
     assert pipe.modality.vocab.tokenizer.to_str() == run.modality.vocab.tokenizer.to_str()
     texts = pipe.generate(n=6, seed=0).texts
     assert len(texts) == 6 and all(isinstance(t, str) and "<unk>" not in t for t in texts)
+    # only tokens seen inside training lines are generated: no newline or control bytes
+    seen = set("".join(CORPUS))
+    assert all(set(t) <= seen | {"\ufffd"} for t in texts)
     other = tmp_path / "test.txt"
-    other.write_text("\n".join(UNSEEN) + "\n")
+    other.write_text("the rat and the hen sat on a log\nthe cat sat on the mat\nzebra\n")
     scores = evaluate(pipe, other, metrics=["bleu", "nll-gen"], n=6)
     assert scores["eval_lines"] == 3
-    assert "nll_gen_skipped_lines" not in scores  # no line holds a token the run cannot make
+    # unseen words of seen characters can be generated; "zebra" (no z in the data) cannot
+    assert scores["nll_gen_skipped_lines"] == 1
 
 
 def test_word_and_char_vocabularies_are_unchanged(corpus):

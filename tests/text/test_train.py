@@ -88,7 +88,8 @@ def test_resume_between_and_within_phases_is_exact(corpus, tmp_path, train_tiny)
 
 
 def test_nll_gen_leaves_out_lines_the_run_cannot_generate(corpus, tmp_path, train_tiny):
-    train_tiny("seqgan", corpus, tmp_path / "run", holdout=0.0)  # no <unk> in training: never generated
+    # word tokens, no <unk> in training: <unk> is never generated
+    train_tiny("seqgan", corpus, tmp_path / "run", holdout=0.0, tokens="word")
     other = tmp_path / "other.txt"
     other.write_text("the zebra sat on the mat\nthe cat sat on the mat\n")
     scores = evaluate(tmp_path / "run", other, metrics=["nll-gen"])

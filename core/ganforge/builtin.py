@@ -28,3 +28,5 @@ def ganforge_register_metrics(register):
     register("fd", "ganforge.metrics:fd", summary="Frechet distance in the modality's feature space")
     register("kid", "ganforge.metrics:kid", summary="kernel (inception) distance, unbiased MMD^2 with a cubic kernel")
     register("prc", "ganforge.metrics:prc", summary="precision, recall, density, coverage (k=5)")
+    register("class-acc", "ganforge.metrics:class_acc",
+             summary="class-conditional runs: accuracy of a classifier trained on the real labels, with its own ceiling")

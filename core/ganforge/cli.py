@@ -144,8 +144,10 @@ def cmd_evaluate(args) -> int:
     space = scores.get("feature_space")
     if space:
         print(f"feature space: {space} (figures from different feature spaces are not comparable)")
+    if scores.get("feature_space_judges"):
+        print(f"  what it can judge: {scores['feature_space_judges']}")
     for key, value in scores.items():
-        if key != "feature_space":
+        if key not in ("feature_space", "feature_space_judges"):
             print(f"  {key:>20}: {value:.4f}" if isinstance(value, float) else f"  {key:>20}: {value}")
     return 0
 

@@ -308,6 +308,7 @@ class AudioModality(ganforge.Modality):
                 mag = spectral.magnitude(self.to_waveform(x.cpu()))
                 return spectral.spectral_features(mag, self.sample_rate)
 
+            extract.judges = spectral.SPECTRAL_JUDGES
             return "audio-spectral-stats", extract
 
         file = Path(spec)

@@ -124,6 +124,12 @@ def spectrogram_grid(logmags: torch.Tensor, columns: int | None = None, gap: int
 # --------------------------------------------------------------------------- features
 
 
+#: what the spectral statistics can judge (``ganforge evaluate`` prints it)
+SPECTRAL_JUDGES = ("spectral statistics (log-mel bands, centroid, flatness, bandwidth, energy; mean and "
+                   "spread over time): judge timbre, pitch range and loudness, not melody, rhythm or the "
+                   "order of events in a clip")
+
+
 def spectral_features(mag: torch.Tensor, sample_rate: int, n_mels: int = 40) -> torch.Tensor:
     """Spectral statistics of [B, C, 128, T] magnitudes -> [B, 2*n_mels + 8] features.
 

@@ -1,11 +1,13 @@
 """Text metrics for ``ganforge evaluate``: BLEU, self-BLEU, NLL_gen, NLL_oracle.
 
-- ``bleu``: BLEU-2..5 of generated lines against the held-out lines of ``--data`` (all its
-  lines when the run held none out). Higher: closer to the data.
+- ``bleu``: BLEU-2..5 of generated lines against every line of ``--data``; when ``--data``
+  is the run's own training data, against its held-out lines (``holdout``), which
+  training never saw. ``eval_lines`` says how many lines were used. Higher: closer to
+  the data.
 - ``self-bleu``: BLEU-2..5 of each generated line against the other generated lines.
   Higher: less diverse.
-- ``nll-gen``: the generator's mean per-token negative log-likelihood of the held-out (or
-  all) lines of ``--data``. Lower: the model covers the data better.
+- ``nll-gen``: the generator's mean per-token negative log-likelihood of the same lines
+  as ``bleu``. Lower: the model covers the data better.
 - ``nll-oracle``: on the synthetic oracle data (``ganforge data oracle``), the oracle's
   mean per-token NLL of generated sequences (SeqGAN's measure; lower is better; the
   paper reports random 10.310, MLE 9.038, SeqGAN 8.736).
@@ -21,7 +23,6 @@ from .bleu import bleu as _bleu
 from .bleu import self_bleu as _self_bleu
 from .modality import holds_oracle
 from .oracle import load_oracle, oracle_ids
-from .vocab import EOS_ID, PAD_ID
 
 
 def _text_modality(ctx):
@@ -32,23 +33,31 @@ def _text_modality(ctx):
 
 
 def _tokens(modality, x: torch.Tensor) -> list[list[str]]:
-    out = []
-    for row in x.tolist():
-        line = []
-        for i in row:
-            if i in (EOS_ID, PAD_ID):
-                break
-            line.append(modality.vocab.itos[i])
-        out.append(line)
-    return out
+    return modality.bleu_tokens(x)
+
+
+def _which_lines(ctx, modality) -> tuple[bool, str]:
+    """(held_out, description): the run's own training data is scored on its held-out
+    lines; any other file on all its lines (the run's ``holdout`` is not applied to it)."""
+    if ctx.is_training_data and float(modality.config.get("holdout", 0.0)) > 0:
+        return True, f"the held-out lines of the training data {ctx.data_path.name}"
+    return False, f"all lines of {ctx.data_path.name}"
+
+
+def _eval_lines(ctx, modality) -> tuple[list[list[str]], dict]:
+    held_out, what = _which_lines(ctx, modality)
+    lines = modality.evaluation_lines(ctx.data_path, held_out=held_out)
+    return lines, {"eval_lines": len(lines), "eval_lines_from": what}
 
 
 def bleu(ctx) -> dict:
-    """BLEU-2..5 of generated lines against held-out data lines."""
+    """BLEU-2..5 of generated lines against every line of ``--data`` (the held-out lines
+    when ``--data`` is the run's training data)."""
     modality = _text_modality(ctx)
-    refs = modality.references(ctx.data_path)
+    held_out, what = _which_lines(ctx, modality)
+    refs = modality.references(ctx.data_path, held_out=held_out)
     scores = _bleu(_tokens(modality, ctx.fake), refs)
-    return {f"bleu{n}": v for n, v in scores.items()}
+    return {**{f"bleu{n}": v for n, v in scores.items()}, "eval_lines": len(refs), "eval_lines_from": what}
 
 
 def self_bleu(ctx) -> dict:
@@ -63,13 +72,13 @@ def self_bleu(ctx) -> dict:
 
 @torch.no_grad()
 def nll_gen(ctx) -> dict:
-    """The generator's per-token NLL of the held-out (or all) data lines.
+    """The generator's per-token NLL of the evaluation lines (as for ``bleu``).
 
     Lines holding a token the run never generates (an ``<unk>`` in held-out text when the
     training text had none) have infinite NLL; they are left out and counted."""
     modality = _text_modality(ctx)
-    train, held = modality.read_lines(ctx.data_path)
-    x = modality.encode(held or train)
+    lines, counted = _eval_lines(ctx, modality)
+    x = modality.encode(lines)
     G = ctx.pipeline.generator
     device = next(G.parameters()).device
     banned = torch.isinf(G.logit_mask.cpu()).nonzero().flatten()
@@ -82,7 +91,7 @@ def nll_gen(ctx) -> dict:
         part = x[s : s + ctx.batch_size].to(device)
         total += -G.log_prob(part).sum().item()
         count += int(G.mask(part).sum().item())
-    out = {"nll_gen": total / max(count, 1)}
+    out = {"nll_gen": total / max(count, 1), **counted}
     if impossible.any():
         out["nll_gen_skipped_lines"] = int(impossible.sum())
     return out

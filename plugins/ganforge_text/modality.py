@@ -1,7 +1,10 @@
 """The text modality: one sample per line, from a .txt file or a folder of them.
 
 Lines become LongTensors ``[N, seq_len]`` of vocabulary ids (see ``vocab.py``): the
-line's tokens, ``<eos>`` when the line is shorter than the length cap, then ``<pad>``.
+line's tokens (``tokens``: bpe subwords, words or characters), ``<eos>`` when the line
+is shorter than the length cap, then ``<pad>``. A token that never occurs inside a
+training line is never generated (for bpe: the bytes the data lacks, a newline among
+them; new words made of seen bytes can be).
 The vocabulary is learned from the training lines and kept in ``state`` (stored in the
 run's ``ganforge.json``), so a trained run reads and writes text with the same ids.
 
@@ -25,7 +28,7 @@ import torch
 
 import ganforge
 
-from .vocab import BOS_ID, EOS_ID, PAD_ID, TOKENIZERS, UNK_ID, Vocabulary, tokenize
+from .vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, TOKENIZERS, UNK_ID, BPEVocabulary, Vocabulary, tokenize
 
 ORACLE_CONFIG = "oracle.json"
 ORACLE_WEIGHTS = "oracle.safetensors"
@@ -69,7 +72,15 @@ class TextModality(ganforge.Modality):
     def read_lines(self, path) -> tuple[list[list[str]], list[list[str]]]:
         """Tokenised lines of ``path``, split into (training, held-out)."""
         (train, _), (held, _) = self._read_split(path)
-        return train, held
+        return self._tokenise(train), self._tokenise(held)
+
+    def _tokenise(self, lines: Sequence[str]) -> list[list[str]]:
+        """Text lines -> token lists (bpe: by the trained vocabulary)."""
+        if self.vocab is not None:
+            return [self.vocab.tokenize(line) for line in lines]
+        if self.tokens_kind == "bpe":
+            raise ganforge.GanforgeError("bpe lines are split by the vocabulary; load the training data first")
+        return [tokenize(line, self.tokens_kind) for line in lines]
 
     def _read_split(self, path):
         """((training lines, their captions), (held-out lines, their captions)); the
@@ -90,22 +101,22 @@ class TextModality(ganforge.Modality):
 
         return pick(train_idx), pick(held_idx)
 
-    def _read(self, path) -> tuple[list[list[str]], list[str] | None]:
-        """Every non-blank line of the .txt files under ``path``, tokenised, and each line's
+    def _read(self, path) -> tuple[list[str], list[str] | None]:
+        """Every non-blank line of the .txt files under ``path`` (lower-cased when asked), and each line's
         caption: the ``text`` that metadata.jsonl / metadata.csv gives its file (None when
         no metadata names a .txt file)."""
         root = Path(path)
         files = ganforge.data_files(root, (".txt",), "text")
         base = root if root.is_dir() else root.parent
         report = ganforge.DataReport("text")
-        lines: list[list[str]] = []
+        lines: list[str] = []
         sources: list[Path] = []
         for f in files:
             n_bad = len(report.skipped_lines)
             numbered = report.text_lines(f)  # decoded line by line: a bad byte costs one line
             if numbered is None:
                 continue  # unreadable or UTF-16: counted by the report
-            good = [tokenize(line, self.tokens_kind, self.lowercase) for _, line in numbered if line.strip()]
+            good = [line.lower() if self.lowercase else line for _, line in numbered if line.strip()]
             if not good:
                 report.skip(f, "no line is UTF-8" if len(report.skipped_lines) > n_bad else "no text lines")
                 continue
@@ -129,12 +140,18 @@ class TextModality(ganforge.Modality):
         return [by_file[f] or "" for f in sources]
 
     def load(self, path) -> ganforge.SampleSet:
-        (train, captions), _ = self._read_split(path)
+        (train_text, captions), _ = self._read_split(path)
         if self.vocab is None:
             max_len = int(self._option("max_len", 32))
             if max_len < 1:
                 raise ganforge.GanforgeError(f"option 'max_len' must be at least 1, got {max_len}")
-            self.vocab = Vocabulary.build(train, int(self._option("max_vocab", 10000)), self.tokens_kind)
+            max_vocab = int(self._option("max_vocab", 10000))
+            if self.tokens_kind == "bpe":
+                self.vocab = BPEVocabulary.build(train_text, max_vocab)
+                train = self._tokenise(train_text)
+            else:
+                train = self._tokenise(train_text)
+                self.vocab = Vocabulary.build(train, max_vocab, self.tokens_kind)
             lengths = {len(l) for l in train}
             if len(lengths) == 1:  # fixed-length data (the oracle's): no <eos> needed
                 seq_len = max(1, min(max_len, lengths.pop()))
@@ -146,8 +163,13 @@ class TextModality(ganforge.Modality):
             # ids that never occur inside a training line are never generated
             seen = set(torch.unique(x[self._inside(x)]).tolist())
             self.state["banned_tokens"] = [PAD_ID, BOS_ID] + [i for i in (EOS_ID, UNK_ID) if i not in seen]
+            if self.tokens_kind == "bpe":  # nor the bytes the data never has (merges of seen bytes stay)
+                itos = self.vocab.itos
+                seen_bytes = set("".join(itos[i] for i in seen if i >= len(SPECIALS)))
+                self.state["banned_tokens"] += [i for i in range(len(SPECIALS), len(itos))
+                                                if not set(itos[i]) <= seen_bytes]
         else:
-            x = self.encode(train)
+            x = self.encode(self._tokenise(train_text))
         fields = {"x": x}
         if captions is not None:
             fields["text"] = captions  # what a text-conditional recipe conditions on
@@ -165,13 +187,43 @@ class TextModality(ganforge.Modality):
     def decode(self, x: torch.Tensor) -> list[str]:
         return [self.vocab.decode(row) for row in x.tolist()]
 
-    def references(self, path) -> list[list[str]]:
-        """Held-out lines of ``path`` (all its lines when nothing is held out), as the
-        tokens the model can produce (out-of-vocabulary tokens read ``<unk>``)."""
-        train, held = self.read_lines(path)
-        lines = held or train
+    def evaluation_lines(self, path, held_out: bool = False) -> list[list[str]]:
+        """The tokenised lines to score a run against.
+
+        ``held_out=True`` (``path`` is the run's own training data): its held-out lines,
+        the ones training never saw (all its lines when nothing was held out). Otherwise
+        every line of ``path``: ``holdout`` splits training data, not an evaluation file.
+        """
+        return self._tokenise(self._evaluation_text(path, held_out))
+
+    def _evaluation_text(self, path, held_out: bool) -> list[str]:
+        if held_out:
+            (train, _), (held, _) = self._read_split(path)
+            return held or train
+        return self._read(path)[0]
+
+    def references(self, path, held_out: bool = True) -> list[list[str]]:
+        """:meth:`evaluation_lines` as BLEU compares them: the tokens the model can produce
+        (out-of-vocabulary tokens read ``<unk>``); for ``bpe``, the words of the lines
+        (BLEU counts word n-grams whatever the model's tokens)."""
+        if self.tokens_kind == "bpe":
+            return [line.split() for line in self._evaluation_text(path, held_out)]
         unk = self.vocab.itos[UNK_ID]
-        return [[t if t in self.vocab.stoi else unk for t in l] for l in lines]
+        return [[t if t in self.vocab.stoi else unk for t in l] for l in self.evaluation_lines(path, held_out)]
+
+    def bleu_tokens(self, x: torch.Tensor) -> list[list[str]]:
+        """Generated sequences as BLEU compares them with :meth:`references`."""
+        if self.tokens_kind == "bpe":
+            return [line.split() for line in self.decode(x)]
+        out = []
+        for row in x.tolist():
+            line = []
+            for i in row:
+                if i in (EOS_ID, PAD_ID):
+                    break
+                line.append(self.vocab.itos[i])
+            out.append(line)
+        return out
 
     def derived_config(self) -> dict:
         if self.vocab is None:

@@ -22,9 +22,10 @@ PHASES = [
 ]
 
 OPTIONS = {
-    "tokens": "word (split on whitespace) or char (every character is a token)",
+    "tokens": "bpe (subwords learned from your lines: no <unk>; seqgan's default), word (split on "
+              "whitespace) or char (every character is a token)",
     "lowercase": "lower-case the text before splitting it",
-    "max_vocab": "keep the N most frequent tokens (0: all); the rest read <unk>",
+    "max_vocab": "word/char: keep the N most frequent tokens (0: all), the rest read <unk>; bpe: N subword tokens",
     "max_len": "length cap in tokens; longer lines are cut, shorter ones end with <eos>",
     "holdout": "fraction of lines kept out of training (BLEU / NLL_gen references)",
     "emb_dim": "generator token embedding size",
@@ -70,12 +71,17 @@ SEQGAN = Recipe(
     generator="seqgan",
     discriminator="seqgan",
     objective="policy-gradient",
-    summary="SeqGAN on your text: one sample per line, word or character tokens",
+    summary="SeqGAN on your text: one sample per line, subword (BPE), word or character tokens",
     reference=REFERENCE,
     phases=PHASES,
     options=OPTIONS,
     defaults={
         **COMMON,
+        # Subwords: on 19,000 lines of prose with 23,333 distinct words, a 10,000-word
+        # vocabulary leaves <unk> in 40% of the training lines (64% of held-out ones),
+        # which the generator then learns to write; BPE of the same size leaves none,
+        # at 1.8x the tokens per line (12.7 vs 7.1; 0.1% of lines over max_len 32).
+        "tokens": "bpe",
         "max_vocab": 10000,
         "max_len": 32,
         "holdout": 0.1,

@@ -377,13 +377,16 @@ def test_feature_space_from_torchscript_and_errors(tmp_path, shapes16, quick_fea
 
 def test_inception_features_when_weights_are_cached(tmp_path, shapes16, monkeypatch):
     """With a weights file in the hub cache (here random weights of the same layout), the
-    default feature space is torchvision's Inception-v3 pool layer."""
+    default feature space of unlabelled data is torchvision's Inception-v3 pool layer
+    (labelled data defaults to the label-trained CNN: tests/image/test_image_features.py)."""
     from torchvision.models import inception_v3
 
     weights = tmp_path / features.INCEPTION_FILE
     torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), weights)
     monkeypatch.setattr(features, "inception_weights_path", lambda: weights)
     m = modality(channels=1)
-    name, extract = m.feature_space(m.load(shapes16))
+    real = m.load(shapes16)
+    unlabelled = ganforge.SampleSet({"x": real.fields["x"]}, to_model=real.to_model)
+    name, extract = m.feature_space(unlabelled)
     assert name == "inception-v3 (torchvision)"
     assert extract(torch.zeros(2, 1, 16, 16)).shape == (2, 2048)

@@ -120,7 +120,7 @@ def test_evaluate_resolves_names_through_the_registry_and_defaults(tmp_path, mon
     assert set(out) == {"fd", "precision", "recall", "density", "coverage", "prc_k", "feature_space"}
     assert out["feature_space"] == "points-xy"
     out = evaluate(PointPipeline(PointModality()), tmp_path, metrics=["kid"], n=64, options={"kid_subsets": 3})
-    assert set(out) == {"kid", "kid_std", "feature_space"}
+    assert set(out) == {"kid", "kid_std", "kid_subset_size", "feature_space"}
 
 
 def test_an_unknown_metric_is_an_error_listing_the_known_ones(tmp_path, monkeypatch):

@@ -51,7 +51,7 @@ def test_oracle_recipe_reports_oracle_metrics(oracle_dir, tmp_path, train_tiny):
     assert run.config["seq_len"] == 8  # fixed-length oracle lines: no <eos>
     assert run.modality.default_metrics == ("nll-oracle", "nll-gen")
     scores = evaluate(tmp_path / "run", oracle_dir, n=64)
-    assert set(scores) == {"nll_oracle", "nll_gen"}
+    assert set(scores) == {"nll_oracle", "nll_gen", "eval_lines", "eval_lines_from"}
     assert 0 < scores["nll_oracle"] < 20
 
 
@@ -88,7 +88,8 @@ def test_resume_between_and_within_phases_is_exact(corpus, tmp_path, train_tiny)
 
 
 def test_nll_gen_leaves_out_lines_the_run_cannot_generate(corpus, tmp_path, train_tiny):
-    train_tiny("seqgan", corpus, tmp_path / "run", holdout=0.0)  # no <unk> in training: never generated
+    # word tokens, no <unk> in training: <unk> is never generated
+    train_tiny("seqgan", corpus, tmp_path / "run", holdout=0.0, tokens="word")
     other = tmp_path / "other.txt"
     other.write_text("the zebra sat on the mat\nthe cat sat on the mat\n")
     scores = evaluate(tmp_path / "run", other, metrics=["nll-gen"])

@@ -43,7 +43,8 @@ class EvalContext:
     """Everything metrics share within one ``evaluate`` call, each computed on first use.
 
     - ``ctx.pipeline``: the loaded :class:`ganforge.Pipeline` (``.modality``, ``.generate``)
-    - ``ctx.data_path``, ``ctx.options`` (``features``, ``kid_subsets``, ``kid_subset_size``,
+    - ``ctx.data_path``, ``ctx.is_training_data`` (``--data`` is the run's own training
+      data), ``ctx.options`` (``features``, ``kid_subsets``, ``kid_subset_size``,
       ``prc_k``, ``generate``: generator options such as ``{"truncation": 0.7}``)
     - ``ctx.seed``, ``ctx.batch_size``
     - ``ctx.real``: the real :class:`ganforge.SampleSet` (``modality.load(data_path)``)
@@ -74,6 +75,7 @@ class EvalContext:
         self._generated: dict[int, torch.Tensor] = {}
         self._features = None
         self.feature_space: str | None = None  # set once features were computed
+        self.feature_judges: str | None = None  # what that space can judge, when it says
 
     # ------------------------------------------------------------------ real data
 
@@ -103,6 +105,26 @@ class EvalContext:
             gen = torch.Generator().manual_seed(self.seed)
             self._real_order = torch.randperm(len(real), generator=gen)
         return self._real
+
+    @property
+    def training_data(self) -> Path | None:
+        """The data the run was trained on (``ganforge.json``'s ``data``), None when unknown."""
+        info = getattr(self.pipeline, "info", None) or {}
+        data = info.get("data") if isinstance(info, dict) else None
+        return Path(data) if data else None
+
+    @property
+    def is_training_data(self) -> bool:
+        """Whether ``--data`` is the run's own training data. Then a modality's held-out
+        part (text's ``holdout``) is what to score against; any other file is scored
+        whole: a run's holdout splits its training data, not evaluation files."""
+        train = self.training_data
+        if train is None:
+            return False
+        try:
+            return train.resolve() == self.data_path.resolve()
+        except OSError:
+            return False
 
     @property
     def n(self) -> int:
@@ -173,6 +195,22 @@ class EvalContext:
     def fake(self) -> torch.Tensor:
         return self.generated(self.n)
 
+    def generated_labels(self, n: int | None = None) -> torch.Tensor:
+        """The class (an index into the evaluation data's class names) each of the first
+        ``n`` generated samples of a label-conditioned run was made for."""
+        n = self.n if n is None else n
+        if _condition_key(self.pipeline) != "label" or "label" not in self.real.fields:
+            raise GanforgeError("only a class-conditional run evaluated on data with class sub-folders has "
+                                "generated samples of known classes")
+        order = self.real_indices(len(self.real))
+        return self.real.fields["label"][order[torch.arange(n) % len(order)]].long()
+
+    @property
+    def class_names(self) -> list[str]:
+        """The evaluation data's class names (label index -> name)."""
+        self.real  # noqa: B018
+        return list(self._real_class_names)
+
     # ------------------------------------------------------------------ features
 
     def features(self) -> tuple[str, torch.Tensor, torch.Tensor]:
@@ -184,6 +222,7 @@ class EvalContext:
         """
         if self._features is None:
             name, extract = self.modality.feature_space(self.real, self.options.get("features"))
+            self.feature_judges = _judges(extract)
             fake = self.fake
             with torch.no_grad():
                 real_feats = torch.cat([_features(extract, x) for x in self._real_batches()])
@@ -192,6 +231,12 @@ class EvalContext:
             self._features = (str(name), real_feats, fake_feats)
             self.feature_space = str(name)
         return self._features
+
+
+def _judges(extract) -> str | None:
+    """What a feature space can judge, as its extractor says (``extract.judges``)."""
+    text = getattr(extract, "judges", None)
+    return str(text) if text else None
 
 
 def _features(extract, x: torch.Tensor) -> torch.Tensor:
@@ -212,13 +257,21 @@ def fd(ctx: EvalContext) -> dict:
 
 
 def kid(ctx: EvalContext) -> dict:
-    """Kernel distance (KID): mean and std of unbiased polynomial MMD^2 over random subsets."""
+    """Kernel distance (KID): mean and std of unbiased polynomial MMD^2 over random subsets.
+
+    The features are centred on the real set's mean and divided by its overall spread
+    first (``kid_normalise``, default on; see :func:`kernel_inception_distance`), so the
+    figure does not depend on the units of the feature space: two halves of the real
+    data score about 0, clearly different sets a few units to a few hundred. Turn it off
+    (``options={"kid_normalise": False}``) for the raw kernel of published Inception KIDs.
+    """
     name, real, fake = ctx.features()
     out = kernel_inception_distance(
         real, fake,
         subsets=int(ctx.options.get("kid_subsets", 100)),
         subset_size=int(ctx.options.get("kid_subset_size", 1000)),
         seed=ctx.seed,
+        normalise=bool(ctx.options.get("kid_normalise", True)),
     )
     out["feature_space"] = name
     return out
@@ -236,6 +289,91 @@ def prc(ctx: EvalContext) -> dict:
     out["feature_space"] = name
     return out
 
+
+
+#: class-acc: at most this many real samples train its classifier, at most this many
+#: more (a held-out fifth of the data) measure the classifier's own accuracy
+CLASSIFIER_TRAIN_MAX = 10000
+CLASSIFIER_HELD_MAX = 2000
+CLASSIFIER_STEPS = 600
+
+
+class _Probe(torch.nn.Module):
+    """A small MLP on standardised features: the class-acc classifier's head."""
+
+    def __init__(self, mean, std, n_classes, hidden=256):
+        super().__init__()
+        self.register_buffer("mean", mean.float())
+        self.register_buffer("std", std.float())
+        self.net = torch.nn.Sequential(torch.nn.Linear(len(mean), hidden), torch.nn.ReLU(),
+                                       torch.nn.Linear(hidden, n_classes))
+
+    def forward(self, f):
+        return self.net((f.float() - self.mean) / self.std)
+
+
+def class_acc(ctx: EvalContext) -> dict:
+    """Class accuracy of a label-conditioned run: does a sample made for class c look like c?
+
+    A classifier is trained on the real data's labels: the modality's feature space
+    fitted on four fifths of the real data (the image plugin's is then a CNN trained on
+    those labels), and a small MLP on its features. Its accuracy on the held-out fifth is
+    the ceiling (``class_acc_ceiling``): a generator cannot be judged better than the
+    judge. Then it classifies the generated samples, each made for a known class:
+    ``class_acc`` overall, ``class_acc[NAME]`` per class; chance is 1 / classes.
+    """
+    from .networks import fit_feature_network
+    from ..components import SampleSet
+
+    if _condition_key(ctx.pipeline) != "label":
+        raise GanforgeError("class-acc needs a class-conditional run (trained on class sub-folders)")
+    real = ctx.real
+    labels = real.fields.get("label")
+    names = ctx.class_names
+    if not isinstance(labels, torch.Tensor) or len(names) < 2:
+        raise GanforgeError(f"class-acc needs at least 2 classes as sub-folders of {ctx.data_path}")
+    if len(real) < 10:
+        raise GanforgeError(f"class-acc needs at least 10 labelled samples in {ctx.data_path} (found {len(real)})")
+    n_classes = len(names)
+    # a seeded split: a fifth held out to measure the classifier itself
+    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(ctx.seed + 1))
+    n_held = min(max(2, len(real) // 5), CLASSIFIER_HELD_MAX)
+    held_idx = order[:n_held].sort().values
+    train_idx = order[n_held:n_held + CLASSIFIER_TRAIN_MAX].sort().values
+    fields = {k: (v[train_idx] if isinstance(v, torch.Tensor) else [v[i] for i in train_idx.tolist()])
+              for k, v in real.fields.items()}
+    train_set = SampleSet(fields, to_model=real.to_model)
+    space, extract = ctx.modality.feature_space(train_set, ctx.options.get("features"))
+
+    def embed(index=None, x=None):
+        with torch.no_grad():
+            if x is None:
+                parts = [real.batch(index[s:s + ctx.batch_size])["x"] for s in range(0, len(index), ctx.batch_size)]
+            else:
+                parts = [x[s:s + ctx.batch_size] for s in range(0, len(x), ctx.batch_size)]
+            return torch.cat([_features(extract, p) for p in parts]).float()
+
+    f_train, f_held = embed(train_idx), embed(held_idx)
+    y_train, y_held = labels[train_idx].long(), labels[held_idx].long()
+    mean, std = f_train.mean(0), f_train.std(0).clamp_min(1e-6)
+    probe = fit_feature_network(lambda: _Probe(mean, std, n_classes), f_train, y_train,
+                                steps=int(ctx.options.get("class_acc_steps", CLASSIFIER_STEPS)),
+                                batch_size=128, lr=1e-3, weight_decay=1e-4, seed=ctx.seed)
+    with torch.no_grad():
+        ceiling = float((probe(f_held).argmax(1) == y_held).double().mean())
+        fake_y = ctx.generated_labels()
+        hit = probe(embed(x=ctx.fake)).argmax(1) == fake_y
+    out: dict[str, Any] = {
+        "class_acc": float(hit.double().mean()),
+        "class_acc_ceiling": ceiling,
+        "class_acc_chance": 1.0 / n_classes,
+    }
+    for c, name in enumerate(names):
+        mine = fake_y == c
+        if mine.any():
+            out[f"class_acc[{name}]"] = float(hit[mine].double().mean())
+    out["class_acc_classifier"] = f"MLP on {space}, trained on {len(train_idx)} real samples, tested on {len(held_idx)}"
+    return out
 
 
 # ---------------------------------------------------------------------- evaluate
@@ -271,6 +409,8 @@ def evaluate(pipeline, data_path, metrics: Sequence[str | Callable] | None = Non
     if features is not None:
         options["features"] = features
     names = list(metrics) if metrics else list(getattr(pipeline.modality, "default_metrics", ()))
+    if not metrics and _condition_key(pipeline) == "label" and "class-acc" not in names:
+        names.append("class-acc")  # a label-conditioned run: does it make the class it is asked for?
     if not names:
         raise GanforgeError("no metric to compute: name one with --metric")
     resolved = [_resolve(m) for m in names]  # every name checked before anything is computed
@@ -283,4 +423,6 @@ def evaluate(pipeline, data_path, metrics: Sequence[str | Callable] | None = Non
         out.update(result)
     if ctx.feature_space is not None:
         out["feature_space"] = ctx.feature_space
+        if ctx.feature_judges:
+            out["feature_space_judges"] = ctx.feature_judges
     return out

@@ -92,26 +92,50 @@ _KID_PRECOMPUTE_MAX = 4096
 
 
 def kernel_inception_distance(feats_a, feats_b, subsets: int = 100, subset_size: int = 1000,
-                              seed: int = 0) -> dict:
+                              seed: int = 0, normalise: bool = False) -> dict:
     """Kernel (Inception) distance: the mean and standard deviation over ``subsets``
     random subsets of the unbiased polynomial-kernel MMD^2.
 
     ``subset_size`` is lowered to the size of the smaller set when the sets are
-    smaller (the estimate stays unbiased, only noisier). The subsets are drawn with a
-    generator seeded by ``seed``, so the figure is reproducible. Returns
-    ``{"kid": mean, "kid_std": std}``; the std is 0 with a single subset, or when
-    both sets have no more than ``subset_size`` samples (every subset is then the
-    whole set). KID can be
-    slightly negative for two samples of one distribution: it is unbiased.
+    smaller (the estimate stays unbiased, only noisier). With more than one subset,
+    a subset never holds a whole set: when it would (sets no larger than
+    ``subset_size``), subsets of half the smaller set are drawn instead, so the
+    subsets differ and ``kid_std`` measures how much the figure moves between them
+    (a subset that is the whole set each time gave a std of exactly 0). The subsets
+    are drawn with a generator seeded by ``seed``, so the figure is reproducible.
+
+    The kernel ``(x.y / F + 1)^3`` assumes features of order one (Inception's pool
+    features are). ``normalise=True`` first centres both sets on the first set's mean
+    and divides them by its overall spread (the root mean per-feature variance), one
+    factor for every feature, so the feature space's geometry is kept and only its
+    units go: the figure is then the same whether a feature space counts in
+    millivolts or volts, and ``ganforge evaluate`` does this (``feats_a`` being the
+    real set). Without it, features in large units (log powers around -20) give
+    figures in the hundreds of thousands whatever the samples.
+
+    Returns ``{"kid": mean, "kid_std": std, "kid_subset_size": m}``; the std is 0 with
+    a single subset. KID can be slightly negative for two samples of one
+    distribution: it is unbiased.
     """
     a = _as_features(feats_a, "the first set")
     b = _as_features(feats_b, "the second set")
     _check_pair(a, b)
     if subsets < 1:
         raise GanforgeError(f"KID subsets must be at least 1 (got {subsets})")
-    m = min(int(subset_size), len(a), len(b))
-    if m < 2:
+    if int(subset_size) < 2:
         raise GanforgeError(f"KID subset_size must be at least 2 (got {subset_size})")
+    smaller = min(len(a), len(b))
+    m = min(int(subset_size), smaller)
+    if subsets > 1 and m >= smaller:
+        m = smaller // 2  # distinct subsets, so their spread means something
+    if m < 2:
+        raise GanforgeError(f"KID needs at least {2 if subsets == 1 else 4} samples in each set "
+                            f"(have {len(a)} and {len(b)})")
+    if normalise:
+        centre = a.mean(0)
+        spread = a.var(0).mean().sqrt() if len(a) > 1 else torch.tensor(1.0, dtype=a.dtype)
+        spread = spread.clamp_min(1e-12)
+        a, b = (a - centre) / spread, (b - centre) / spread
     gen = torch.Generator().manual_seed(seed)
     precompute = max(len(a), len(b)) <= _KID_PRECOMPUTE_MAX
     if precompute:
@@ -130,7 +154,7 @@ def kernel_inception_distance(feats_a, feats_b, subsets: int = 100, subset_size:
             x, y = a[ia], b[ib]
             values[i] = _unbiased_mmd2(_polynomial_kernel(x, x), _polynomial_kernel(y, y), _polynomial_kernel(x, y))
     std = float(values.std()) if subsets > 1 else 0.0
-    return {"kid": float(values.mean()), "kid_std": std}
+    return {"kid": float(values.mean()), "kid_std": std, "kid_subset_size": m}
 
 
 def _cdist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -155,10 +155,12 @@ class Generator(nn.Module):
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         """Latents for ``n`` samples from ``latent_distribution``."""
         shape = (n, *self.latent_shape())
+        # drawn where they are used: a host-to-GPU copy of fresh latents every step stalls the GPU
+        where = {"device": device} if generator is None and device is not None else {"generator": generator}
         if self.latent_distribution == "uniform":
-            z = torch.rand(shape, generator=generator) * 2 - 1
+            z = torch.rand(shape, **where) * 2 - 1
         else:
-            z = torch.randn(shape, generator=generator)
+            z = torch.randn(shape, **where)
         return z.to(device) if device is not None else z
 
     def set_progress(self, progress) -> None:

@@ -69,7 +69,8 @@ class Generator(ganforge.Generator):
         return (self.cfg.seq_len,)
 
     def sample_latent(self, n, generator=None, device=None):
-        z = torch.rand((n, self.cfg.seq_len), generator=generator)
+        where = {"device": device} if generator is None and device is not None else {"generator": generator}
+        z = torch.rand((n, self.cfg.seq_len), **where)
         return z.to(device) if device is not None else z
 
     def start(self, n: int):

@@ -649,3 +649,35 @@ def test_captioned_images_train_with_a_text_encoder_and_generate_from_prompts(tm
                  "-n", "2", "--device", "cpu"]) == 0
     lines = (tmp_path / "g" / "metadata.jsonl").read_text().splitlines()
     assert [json.loads(line)["prompt"] for line in lines] == ["a red circle"] * 2
+
+
+class CosineLR(ganforge.training.objectives.NonSaturating):
+    """An objective whose learning rate follows a schedule of the progress."""
+
+    def optimizer_settings(self, progress):
+        return {"lr_g": 0.1 * (1 - progress.step / progress.total_steps), "lr_d": 0.01}
+
+
+def test_an_objective_schedules_the_optimisers_every_step(tmp_path):
+    import ganforge.training.objectives  # noqa: F401
+
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def ganforge_register_objectives(self, register):
+            register("cosine-lr", CosineLR)
+
+        @hookimpl
+        def ganforge_on_step_end(self, run, step, logs):
+            seen.append((run.opt_g.param_groups[0]["lr"], run.opt_d.param_groups[0]["lr"]))
+
+    ring = ganforge.get_registry().get("dataset", "ring")(tmp_path / "ring", n=256)
+    ganforge.add_plugin(Plugin(), name="schedule")
+    try:
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4,
+                       overrides={"hidden": 8, "batch_size": 32, "sample_every": 0, "progress": False,
+                                  "objective": "cosine-lr"})
+    finally:
+        ganforge.remove_plugin("schedule")
+    assert seen == [(pytest.approx(0.1 * (1 - s / 4)), 0.01) for s in range(4)]

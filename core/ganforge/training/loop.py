@@ -235,6 +235,11 @@ class Run:
                      self.objective, self.modality):
             if part is not None:
                 part.set_progress(progress)
+        scheduled = self.objective.optimizer_settings(progress)  # a schedule (R3GAN's cosine lr and beta2)
+        if scheduled is not None:
+            config = {**self.phase_config, **scheduled}
+            apply_optimizer_settings(self.opt_g, config, "g")
+            apply_optimizer_settings(self.opt_d, config, "d")
 
     # ------------------------------------------------------------------ one step
 

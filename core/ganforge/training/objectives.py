@@ -131,7 +131,8 @@ class Objective:
       length mean, a rollout policy) and is saved in every checkpoint. One instance per
       objective name serves every phase that names it; ``config`` is the configuration in
       force in the current phase.
-    - ``set_progress(progress)`` is called before every step on every rank (schedules).
+    - ``set_progress(progress)`` is called before every step on every rank (schedules);
+      ``optimizer_settings(progress)`` may return scheduled learning rates and betas.
     - ``ganforge.all_reduce_mean(tensor)`` averages a statistic across ranks.
     """
 
@@ -153,6 +154,13 @@ class Objective:
 
     def set_progress(self, progress) -> None:
         """Where training stands, before every step (for scheduled weights)."""
+
+    def optimizer_settings(self, progress) -> dict | None:
+        """Optimiser settings for the coming step, for schedules: a dict with any of
+        ``lr_g``, ``lr_d``, ``betas_g``, ``betas_d`` (R3GAN's cosine decay of lr and beta2),
+        or None to keep the phase's. Computed from ``progress`` alone, so a resumed run
+        gets the same values."""
+        return None
 
     def state_dict(self) -> dict:
         return {}

@@ -37,3 +37,9 @@ def ganforge_register_datasets(register):
 def ganforge_register_demos(register):
     register("shapes", "ganforge_image.demo:shapes_demo",
              summary="class-conditional DCGAN on coloured shapes, about two minutes on a CPU")
+
+
+@hookimpl
+def ganforge_register_augmentations(register):
+    register("ada", "ganforge_image.ada:ADA",
+             summary="adaptive discriminator augmentation (Karras et al. 2020): flips, rot90, translation, scale, colour")

@@ -67,6 +67,37 @@ def _check(cfg: ADAConfig) -> None:
                                      f"got {cfg.ada_pipeline!r}")
 
 
+def _reflect(coord: torch.Tensor, size: int) -> torch.Tensor:
+    """Pixel coordinates reflected into [0, size - 1] about the image border (-0.5, size - 0.5)."""
+    c = (coord + 0.5).abs().remainder(2 * size)
+    c = torch.where(c > size, 2 * size - c, c) - 0.5
+    return c.clamp(0, size - 1)
+
+
+def bilinear_reflect(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``F.grid_sample(x, grid, "bilinear", "reflection", align_corners=False)`` written with
+    gathers, so it is twice differentiable in ``x``: R1 through the augmentation needs the
+    gradient of a gradient, which grid_sample lacks (stylegan2-ada ships a "gradfix" for it).
+    The weights come from the grid alone: the result is linear in ``x``."""
+    n, c, h, w = x.shape
+    gx = _reflect(((grid[..., 0] + 1) * w - 1) / 2, w)  # [n, H, W] source pixel coordinates
+    gy = _reflect(((grid[..., 1] + 1) * h - 1) / 2, h)
+    x0, y0 = gx.floor(), gy.floor()
+    wx, wy = (gx - x0).to(x.dtype), (gy - y0).to(x.dtype)
+    x0, y0 = x0.long(), y0.long()
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    flat = x.reshape(n, c, h * w)
+
+    def take(yy, xx):
+        index = (yy * w + xx).reshape(n, 1, -1).expand(n, c, -1)
+        return flat.gather(2, index).reshape(n, c, *gx.shape[1:])
+
+    wx, wy = wx[:, None], wy[:, None]
+    top = take(y0, x0) * (1 - wx) + take(y0, x1) * wx
+    bottom = take(y1, x0) * (1 - wx) + take(y1, x1) * wx
+    return top * (1 - wy) + bottom * wy
+
+
 class ADA(ganforge.Augmentation):
     config_class = ADAConfig
 
@@ -162,8 +193,8 @@ class ADA(ganforge.Augmentation):
             scale = eye.clone()
             scale[:, 0, 0], scale[:, 1, 1] = s, s
             compose(scale, use)
-        grid = F.affine_grid(m[:, :2, :].to(x.dtype), list(x.shape), align_corners=False)
-        moved = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        grid = F.affine_grid(m[:, :2, :], list(x.shape), align_corners=False)
+        moved = bilinear_reflect(x, grid)
         return torch.where(chosen[:, None, None, None], moved, x)
 
     def _colour(self, x, p):

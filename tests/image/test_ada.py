@@ -139,3 +139,19 @@ def test_p_and_the_augmented_training_resume_exactly(tmp_path, tiny):
     assert int(resumed.augment.updates) == 10
     for a, b in zip(whole.discriminator.parameters(), resumed.discriminator.parameters()):
         assert torch.equal(a, b)
+
+
+def test_resampling_matches_grid_sample_and_has_a_second_derivative():
+    from ganforge_image.ada import bilinear_reflect
+
+    torch.manual_seed(4)
+    x = torch.randn(3, 2, 9, 7, requires_grad=True)
+    theta = torch.eye(2, 3).repeat(3, 1, 1) + torch.randn(3, 2, 3) * 0.3
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    expected = torch.nn.functional.grid_sample(x, grid, "bilinear", "reflection", align_corners=False)
+    assert torch.allclose(bilinear_reflect(x, grid), expected, atol=1e-5)
+    # R1 through the augmentation: a gradient of a gradient w.r.t. the input
+    aug = make(ada_p=1.0)
+    (g,) = torch.autograd.grad((aug(x) ** 3).sum(), x, create_graph=True)
+    (gg,) = torch.autograd.grad(g.square().sum(), x)
+    assert torch.isfinite(gg).all() and gg.abs().sum() > 0

@@ -9,6 +9,7 @@ _OBJECTIVES = {
     "wgan-gp": ("WGANGP", "Wasserstein GAN with gradient penalty"),
     "hinge": ("Hinge", "hinge loss"),
     "lsgan": ("LSGAN", "least-squares GAN"),
+    "rpgan": ("RpGAN", "relativistic pairing GAN with R1 + R2 (R3GAN), optional cosine-decayed gamma"),
 }
 
 

@@ -1,6 +1,8 @@
 """The image recipes (no torch here: `ganforge recipes` imports this module)."""
 
-from ganforge import Recipe
+import math
+
+from ganforge import Phase, Recipe
 
 DCGAN = Recipe(
     modality="image",
@@ -41,4 +43,140 @@ DCGAN = Recipe(
         "objective=wgan-gp": {"lr_g": 1e-4, "lr_d": 1e-4, "betas_g": [0.5, 0.9], "betas_d": [0.5, 0.9],
                               "n_critic": 5, "d_norm": "layer"},
     },
+)
+
+
+# ----------------------------------------------------------------------------- ADA options
+# Recipes that list these let users tune ``--set augment=ada`` (others get ADA's defaults).
+ADA_DEFAULTS = {"ada_target": 0.6, "ada_interval": 4, "ada_kimg": 500.0, "ada_p": 0.0, "ada_pipeline": "bgc"}
+ADA_OPTIONS = {
+    "ada_target": "augment=ada: target of r_t = E[sign(D(real))]; p rises above it, falls below (0: p fixed)",
+    "ada_interval": "augment=ada: adjust p every N discriminator updates",
+    "ada_kimg": "augment=ada: thousands of images for p to go from 0 to 1",
+    "ada_p": "augment=ada: initial augmentation probability",
+    "ada_pipeline": "augment=ada: b (flips, rot90, integer translation), g (scaling), c (colour), e.g. bgc",
+}
+
+
+# ----------------------------------------------------------------------------- R3GAN
+def _cosine(start: float, end: float, t: float) -> float:
+    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+#: learning rate and Adam beta2 follow a cosine over the decay stages (its value at each
+#: stage's midpoint), then stay at the end values in the main phase. The loop sets lr and
+#: betas only when a phase begins, so the cosine is stepwise.
+R3GAN_STAGES = 4
+
+
+def _r3gan_phases():
+    phases = []
+    for k in range(R3GAN_STAGES):
+        t = (k + 0.5) / R3GAN_STAGES
+        lr, beta2 = _cosine(2e-4, 5e-5, t), _cosine(0.9, 0.99, t)
+        phases.append(Phase(f"decay-{k + 1}", steps="decay_stage_steps",
+                            settings={"lr_g": lr, "lr_d": lr, "betas_g": [0.0, beta2], "betas_d": [0.0, beta2]}))
+    phases.append(Phase("train", settings={"lr_g": 5e-5, "lr_d": 5e-5, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99]}))
+    return phases
+
+
+R3GAN = Recipe(
+    modality="image",
+    generator="r3gan",
+    discriminator="r3gan",
+    objective="rpgan",
+    summary="R3GAN (Huang et al. 2024): relativistic pairing loss + R1 + R2, plain ResNet G and D",
+    reference="Huang, Gokaslan, Kuleshov & Tompkin, The GAN is dead; long live the GAN! "
+              "A Modern GAN Baseline, NeurIPS 2024",
+    defaults={
+        "image_size": 32, "channels": 3, "nz": 64, "width": 64, "blocks": 2, "expansion": 2, "group_width": 16,
+        "max_image_pixels": 89_478_485, "batch_size": 64, "optimizer": "adam",
+        "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.0, 0.9], "betas_d": [0.0, 0.9],
+        "r1_gamma": 0.05, "r2_gamma": 0.05, "d_reg_interval": 1,
+        "gamma_decay_steps": 1000, "gamma_end_ratio": 0.1, "decay_stage_steps": 250,
+        "steps": 1000, "ema_beta": 0.999, "ema_rampup": 0.05,
+        **ADA_DEFAULTS,
+    },
+    options={
+        "image_size": "image side in pixels, a power of two from 8 (images are resized, then centre-cropped)",
+        "channels": "3 for RGB, 1 for grayscale (images are converted on load)",
+        "nz": "size of the latent vector z",
+        "width": "channels next to the image; they double towards 4x4, at most 4x (R3GAN CIFAR-10: 768 everywhere)",
+        "blocks": "residual blocks per resolution",
+        "expansion": "bottleneck expansion of each residual block",
+        "group_width": "channels per group in the grouped 3x3 convolutions",
+        "max_image_pixels": "larger images are skipped before decoding (decompression-bomb limit)",
+        "gamma_decay_steps": "R1/R2 gamma follows a cosine down to gamma_end_ratio of r1_gamma/r2_gamma over "
+                             "this many steps (keep it 4 * decay_stage_steps; 0: constant)",
+        "gamma_end_ratio": "gamma at the end of its cosine decay, as a fraction of its start (R3GAN: 0.1)",
+        "decay_stage_steps": f"steps of each of the {R3GAN_STAGES} stages over which lr goes 2e-4 -> 5e-5 and "
+                             f"beta2 0.9 -> 0.99 (a stepwise cosine); the main phase (--steps) follows",
+        **ADA_OPTIONS,
+    },
+    phases=_r3gan_phases(),
+)
+
+
+# ----------------------------------------------------------------------------- PGGAN
+#: resolutions PGGAN grows through: 4x4 stable, then for each doubling a fade-in and a
+#: stable phase; the stable phase at the target is the main phase (``--steps``).
+PGGAN_SIZES = [2**k for k in range(3, 11)]  # 8 .. 1024
+
+
+def _pggan_phases():
+    phases = [Phase("4x4", steps="steps_4", settings={"resolution": 4, "fade": False})]
+    for r in PGGAN_SIZES:
+        phases.append(Phase(f"{r}x{r}-fade", steps=f"fade_{r}", settings={"resolution": r, "fade": True}))
+        if r < PGGAN_SIZES[-1]:
+            phases.append(Phase(f"{r}x{r}", steps=f"steps_{r}", settings={"resolution": r, "fade": False}))
+    phases.append(Phase("train", settings={"resolution": 0, "fade": False}))
+    return phases
+
+
+def _pggan_presets():
+    """Per target size: the phases above it have length 0 (the main phase trains at it)."""
+    presets = {}
+    for size in PGGAN_SIZES:
+        zero = {f"steps_{r}": 0 for r in PGGAN_SIZES[:-1] if r >= size}
+        zero.update({f"fade_{r}": 0 for r in PGGAN_SIZES if r > size})
+        presets[f"image_size={size}"] = zero
+    return presets
+
+
+PGGAN = Recipe(
+    modality="image",
+    generator="pggan",
+    discriminator="pggan",
+    objective="wgan-gp-drift",
+    summary="Progressive growing of GANs (Karras et al. 2018): 4x4 up to the image size with fade-in",
+    reference="Karras, Aila, Laine & Lehtinen, Progressive Growing of GANs for Improved Quality, "
+              "Stability, and Variation, ICLR 2018",
+    defaults={
+        "image_size": 32, "channels": 3, "nz": 128, "width": 32, "width_max": 256,
+        "max_image_pixels": 89_478_485, "batch_size": 16, "optimizer": "adam",
+        "lr_g": 1e-3, "lr_d": 1e-3, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99],
+        "n_critic": 1, "gp_weight": 10.0, "drift": 0.001, "steps": 1000, "ema_beta": 0.999,
+        "resolution": 0, "fade": False,
+        "steps_4": 500, **{f"fade_{r}": 500 for r in PGGAN_SIZES},
+        **{f"steps_{r}": 500 for r in PGGAN_SIZES[:-1]},
+        **ADA_DEFAULTS,
+    },
+    options={
+        "image_size": "target side in pixels, a power of two from 8 to 1024; the phases above it are skipped",
+        "channels": "3 for RGB, 1 for grayscale (images are converted on load)",
+        "nz": "size of the latent vector z",
+        "width": "channels at the target resolution; they double towards 4x4 up to width_max",
+        "width_max": "most channels at any resolution",
+        "max_image_pixels": "larger images are skipped before decoding (decompression-bomb limit)",
+        "drift": "weight of the drift penalty E[D(real)^2] (objective wgan-gp-drift)",
+        "resolution": "set by the schedule: the resolution a phase trains at (0: image_size)",
+        "fade": "set by the schedule: whether a phase fades its resolution in",
+        "steps_4": "steps at 4x4",
+        **{f"fade_{r}": f"steps fading {r}x{r} in (0 above image_size)" for r in PGGAN_SIZES},
+        **{f"steps_{r}": f"steps at {r}x{r} after its fade-in, below the target (0 from image_size up)"
+           for r in PGGAN_SIZES[:-1]},
+        **ADA_OPTIONS,
+    },
+    presets=_pggan_presets(),
+    phases=_pggan_phases(),
 )

@@ -202,7 +202,8 @@ class Augmentation(nn.Module):
     that must survive a resume (ADA's p) in buffers: the module's ``state_dict`` is saved
     with every checkpoint. The loop calls ``set_progress`` before every step and
     ``observe(real_scores)`` after every discriminator update with that update's scores
-    of the real batch (detached, shape [B]): ADA adjusts p from their sign.
+    of the real batch (detached, shape [B]): ADA adjusts p from their sign; what
+    ``log_values()`` returns goes into the training log.
     """
 
     config_class: type | None = None
@@ -215,6 +216,11 @@ class Augmentation(nn.Module):
 
     def observe(self, real_scores: torch.Tensor) -> None:
         """The real batch's discriminator scores after a discriminator update."""
+
+    def log_values(self) -> dict:
+        """Figures for the training log after each discriminator update (ADA's p):
+        floats or 0-dim tensors."""
+        return {}
 
 
 class ConditioningEncoder(nn.Module):

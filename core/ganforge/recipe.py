@@ -34,6 +34,11 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
     "betas_g": ([0.5, 0.999], "Adam betas of the generator"),
     "betas_d": ([0.5, 0.999], "Adam betas of the discriminator"),
     "n_critic": (1, "discriminator steps per generator step"),
+    "schedule": ("constant", "learning rates and Adam beta2: constant, or cosine (from lr_g/lr_d and betas to "
+                             "lr_end_ratio and beta2_end over schedule_steps, then held)"),
+    "schedule_steps": (0, "steps of the cosine schedule (0: the whole run)"),
+    "lr_end_ratio": (0.25, "schedule=cosine: the learning rates end at this fraction of lr_g / lr_d"),
+    "beta2_end": (0.99, "schedule=cosine: Adam's beta2 ends here"),
     "clip": (0.01, "critic weight clipping bound (objective=wgan)"),
     "gp_weight": (10.0, "gradient penalty weight (objective=wgan-gp)"),
     "r1_gamma": (0.0, "R1 penalty gamma on real data (0 disables)"),

@@ -1,6 +1,5 @@
 """The image recipes (no torch here: `ganforge recipes` imports this module)."""
 
-import math
 
 from ganforge import Phase, Recipe
 
@@ -59,27 +58,6 @@ ADA_OPTIONS = {
 
 
 # ----------------------------------------------------------------------------- R3GAN
-def _cosine(start: float, end: float, t: float) -> float:
-    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * t))
-
-
-#: learning rate and Adam beta2 follow a cosine over the decay stages (its value at each
-#: stage's midpoint), then stay at the end values in the main phase. The loop sets lr and
-#: betas only when a phase begins, so the cosine is stepwise.
-R3GAN_STAGES = 4
-
-
-def _r3gan_phases():
-    phases = []
-    for k in range(R3GAN_STAGES):
-        t = (k + 0.5) / R3GAN_STAGES
-        lr, beta2 = _cosine(2e-4, 5e-5, t), _cosine(0.9, 0.99, t)
-        phases.append(Phase(f"decay-{k + 1}", steps="decay_stage_steps",
-                            settings={"lr_g": lr, "lr_d": lr, "betas_g": [0.0, beta2], "betas_d": [0.0, beta2]}))
-    phases.append(Phase("train", settings={"lr_g": 5e-5, "lr_d": 5e-5, "betas_g": [0.0, 0.99], "betas_d": [0.0, 0.99]}))
-    return phases
-
-
 R3GAN = Recipe(
     modality="image",
     generator="r3gan",
@@ -93,8 +71,9 @@ R3GAN = Recipe(
         "max_image_pixels": 89_478_485, "batch_size": 64, "optimizer": "adam",
         "lr_g": 2e-4, "lr_d": 2e-4, "betas_g": [0.0, 0.9], "betas_d": [0.0, 0.9],
         "r1_gamma": 0.05, "r2_gamma": 0.05, "d_reg_interval": 1,
-        "gamma_decay_steps": 1000, "gamma_end_ratio": 0.1, "decay_stage_steps": 250,
-        "steps": 1000, "ema_beta": 0.999, "ema_rampup": 0.05,
+        "schedule": "cosine", "schedule_steps": 1000, "lr_end_ratio": 0.25, "beta2_end": 0.99,
+        "gamma_decay_steps": 1000, "gamma_end_ratio": 0.1,
+        "steps": 2000, "ema_beta": 0.999, "ema_rampup": 0.05,
         **ADA_DEFAULTS,
     },
     options={
@@ -107,13 +86,11 @@ R3GAN = Recipe(
         "group_width": "channels per group in the grouped 3x3 convolutions",
         "max_image_pixels": "larger images are skipped before decoding (decompression-bomb limit)",
         "gamma_decay_steps": "R1/R2 gamma follows a cosine down to gamma_end_ratio of r1_gamma/r2_gamma over "
-                             "this many steps (keep it 4 * decay_stage_steps; 0: constant)",
+                             "this many steps (R3GAN decays it with lr and beta2: keep it = schedule_steps; 0: constant)",
         "gamma_end_ratio": "gamma at the end of its cosine decay, as a fraction of its start (R3GAN: 0.1)",
-        "decay_stage_steps": f"steps of each of the {R3GAN_STAGES} stages over which lr goes 2e-4 -> 5e-5 and "
-                             f"beta2 0.9 -> 0.99 (a stepwise cosine); the main phase (--steps) follows",
         **ADA_OPTIONS,
     },
-    phases=_r3gan_phases(),
+    # lr 2e-4 -> 5e-5 and beta2 0.9 -> 0.99 on the core's cosine schedule, gamma with them
 )
 
 

@@ -10,7 +10,7 @@ from ganforge_image.r3gan import Discriminator, Generator, R3GANConfig, Residual
 
 TINY = {"image_size": 16, "nz": 8, "width": 8, "blocks": 1, "group_width": 4, "batch_size": 8, "progress": False,
         "preview_n": 4, "checkpoint_every": 0, "sample_every": 0, "log_every": 1, "device": "cpu",
-        "decay_stage_steps": 1, "gamma_decay_steps": 4, "steps": 2}
+        "schedule_steps": 4, "gamma_decay_steps": 4, "steps": 6}
 
 
 @pytest.mark.parametrize("size", [8, 16, 32, 64, 128, 256])
@@ -53,11 +53,8 @@ def test_recipe_schedules_follow_the_paper():
     recipe = get_plugin_manager().registry.get("recipe", "r3gan")
     d = recipe.all_defaults()
     assert (d["objective"], d["betas_g"], d["lr_g"], d["r1_gamma"], d["r2_gamma"]) == ("rpgan", [0.0, 0.9], 2e-4, 0.05, 0.05)
-    lrs = [p.settings["lr_g"] for p in recipe.phases]
-    beta2 = [p.settings["betas_d"][1] for p in recipe.phases]
-    assert lrs == sorted(lrs, reverse=True) and lrs[0] < 2e-4 and lrs[-1] == 5e-5  # cosine 2e-4 -> 5e-5
-    assert beta2 == sorted(beta2) and beta2[0] > 0.9 and beta2[-1] == 0.99         # cosine 0.9 -> 0.99
-    assert recipe.phases[-1].steps == "steps"
+    assert (d["schedule"], d["lr_end_ratio"], d["beta2_end"]) == ("cosine", 0.25, 0.99)  # 2e-4 -> 5e-5, 0.9 -> 0.99
+    assert d["schedule_steps"] == d["gamma_decay_steps"]  # gamma decays with lr and beta2
     assert set(recipe.options) <= set(d) and all(recipe.options.values())
 
 
@@ -67,12 +64,12 @@ def test_few_steps_with_ada_and_exact_resume(shapes16, tmp_path):
     assert whole.step == 6 and type(whole.objective).__name__ == "RpGAN"
     log = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     assert all("r1" in r and "r2" in r for r in log)  # d_reg_interval 1: both penalties every update
-    assert [r["phase"] for r in log] == ["decay-1", "decay-2", "decay-3", "decay-4", "train", "train"]
-    assert whole.opt_d.param_groups[0]["lr"] == 5e-5 and whole.opt_g.param_groups[0]["betas"] == (0.0, 0.99)
+    assert whole.opt_d.param_groups[0]["lr"] == pytest.approx(5e-5)  # the cosine ended at step 4 and holds
+    assert whole.opt_g.param_groups[0]["betas"] == pytest.approx((0.0, 0.99))
     assert log[0]["gamma"] == pytest.approx(0.05) and log[-1]["gamma"] == pytest.approx(0.005)
     assert int(whole.augment.updates) == 6 and float(whole.augment.rt) != 0  # p was adjusted twice
-    ganforge.train("r3gan", data=shapes16, out=tmp_path / "b", overrides={**cfg, "steps": 0, "decay_stage_steps": 1})
-    resumed = ganforge.train("r3gan", data=shapes16, out=tmp_path / "b", overrides={**cfg, "steps": 2}, resume=True)
+    ganforge.train("r3gan", data=shapes16, out=tmp_path / "b", overrides={**cfg, "steps": 3})  # stopped mid-cosine
+    resumed = ganforge.train("r3gan", data=shapes16, out=tmp_path / "b", overrides={**cfg, "steps": 6}, resume=True)
     assert resumed.step == 6
     for name in ("p", "rt", "stats", "updates"):
         assert torch.equal(getattr(whole.augment, name), getattr(resumed.augment, name)), name
@@ -86,7 +83,7 @@ def test_p_rises_on_8_images_that_d_overfits(tmp_path):
     from ganforge_image.datasets import make_shapes
 
     data = make_shapes(tmp_path / "eight", n=8, size=16, seed=0)
-    cfg = {**TINY, "augment": "ada", "ada_kimg": 1.0, "decay_stage_steps": 0, "steps": 16, "r1_gamma": 0.0,
-           "r2_gamma": 0.0, "lr_d": 2e-3}
+    cfg = {**TINY, "augment": "ada", "ada_kimg": 1.0, "schedule": "constant", "steps": 16, "r1_gamma": 0.0,
+           "r2_gamma": 0.0, "lr_d": 5e-5, "betas_d": [0.0, 0.99]}
     run = ganforge.train("r3gan", data=data, out=tmp_path / "run", overrides=cfg)
     assert float(run.augment.p) >= 2 * 8 * 4 / 1000  # at least two rises of batch * interval / 1k images

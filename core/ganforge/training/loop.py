@@ -314,8 +314,10 @@ class Run:
                     loss, extra = objective.discriminator_loss(s)
                 self._update(loss, self.opt_d)
                 objective.after_discriminator_step(s)
-                if self.augment is not None and "real_scores" in s.state:
-                    self.augment.observe(s.state["real_scores"])
+                if self.augment is not None:
+                    if "real_scores" in s.state:
+                        self.augment.observe(s.state["real_scores"])
+                    logs.update(self.augment.log_values())
                 self.d_steps += 1
                 logs.update(d_loss=loss.detach(), **extra)
                 self._regularize("discriminator", self.d_steps, s, logs)

@@ -159,10 +159,26 @@ class Objective:
 
     def optimizer_settings(self, progress) -> dict | None:
         """Optimiser settings for the coming step, for schedules: a dict with any of
-        ``lr_g``, ``lr_d``, ``betas_g``, ``betas_d`` (R3GAN's cosine decay of lr and beta2),
-        or None to keep the phase's. Computed from ``progress`` alone, so a resumed run
-        gets the same values."""
-        return None
+        ``lr_g``, ``lr_d``, ``betas_g``, ``betas_d``, or None to keep the phase's. Computed
+        from ``progress`` alone, so a resumed run gets the same values. By default the
+        ``schedule`` option: ``cosine`` takes the learning rates from their set values to
+        ``lr_end_ratio`` of them and Adam's beta2 to ``beta2_end`` over ``schedule_steps``
+        (R3GAN's schedule), ``constant`` changes nothing."""
+        config = progress.config
+        kind = config.get("schedule", "constant")
+        if kind == "constant":
+            return None
+        if kind != "cosine":
+            raise GanforgeError(f"option 'schedule' takes constant or cosine, got {kind!r}")
+        horizon = int(config.get("schedule_steps", 0)) or progress.total_steps
+        w = 0.5 * (1 + math.cos(math.pi * min(progress.step / max(horizon, 1), 1.0)))  # 1 -> 0
+        ratio = float(config["lr_end_ratio"])
+        out = {}
+        for which in ("g", "d"):
+            out[f"lr_{which}"] = float(config[f"lr_{which}"]) * (ratio + (1 - ratio) * w)
+            beta1, beta2 = (float(b) for b in config[f"betas_{which}"])
+            out[f"betas_{which}"] = [beta1, float(config["beta2_end"]) + (beta2 - float(config["beta2_end"])) * w]
+        return out
 
     def state_dict(self) -> dict:
         return {}

@@ -17,6 +17,8 @@ def ganforge_register_generators(register):
     register("r3gan", "ganforge_image.r3gan:Generator", summary="R3GAN ResNet generator, no normalisation")
     register("pggan", "ganforge_image.pggan:Generator",
              summary="PGGAN generator: grows from 4x4 with fade-in, pixel norm, equalised lr")
+    register("stylegan", "ganforge_image.stylegan:Generator",
+             summary="StyleGAN2 generator (mapping, modulated convs, noise, skip), or StyleGAN1 with AdaIN; 16-256 px")
 
 
 @hookimpl
@@ -26,6 +28,8 @@ def ganforge_register_discriminators(register):
     register("r3gan", "ganforge_image.r3gan:Discriminator", summary="R3GAN ResNet discriminator, no normalisation")
     register("pggan", "ganforge_image.pggan:Discriminator",
              summary="PGGAN discriminator: grows with fade-in, minibatch stddev, equalised lr")
+    register("stylegan", "ganforge_image.stylegan:Discriminator",
+             summary="StyleGAN2 residual discriminator, minibatch stddev, projection conditioning")
 
 
 @hookimpl
@@ -33,6 +37,7 @@ def ganforge_register_recipes(register):
     register("dcgan", "ganforge_image.recipes:DCGAN", summary="DCGAN (Radford et al. 2016)")
     register("r3gan", "ganforge_image.recipes:R3GAN", summary="R3GAN (Huang et al. 2024)")
     register("pggan", "ganforge_image.recipes:PGGAN", summary="Progressive growing of GANs (Karras et al. 2018)")
+    register("stylegan", "ganforge_image.recipes:STYLEGAN", summary="StyleGAN2 / StyleGAN (Karras et al. 2020, 2019)")
 
 
 @hookimpl
@@ -57,3 +62,13 @@ def ganforge_register_augmentations(register):
 def ganforge_register_objectives(register):
     register("wgan-gp-drift", "ganforge_image.pggan:WGANGPDrift",
              summary="WGAN-GP plus PGGAN's drift penalty 0.001 * E[D(x)^2] on reals")
+    register("stylegan2", "ganforge_image.stylegan_objective:StyleGAN2Loss",
+             summary="non-saturating + lazy R1 + lazy path length regularisation (StyleGAN2)")
+
+
+@hookimpl
+def ganforge_register_commands(register):
+    register("stylegan-mix", "ganforge_image.stylegan_tools:mix_main",
+             summary="style-mixing grid of a StyleGAN run: coarse styles from --rows, fine from --cols")
+    register("interpolate", "ganforge_image.stylegan_tools:interpolate_main",
+             summary="interpolation between seeds of an image run: a PNG strip and an animated GIF/WebP")

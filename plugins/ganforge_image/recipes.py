@@ -156,6 +156,9 @@ PGGAN = Recipe(
     },
     presets=_pggan_presets(),
     phases=_pggan_phases(),
+)
+
+
 # StyleGAN2 with lazy regularisation: R1 every 16 D steps, path length every 4 G steps.
 # As in StyleGAN2 (appendix B), the extra optimiser steps are compensated by scaling each
 # network's Adam learning rate by k / (k + 1) and its betas to the power k / (k + 1).

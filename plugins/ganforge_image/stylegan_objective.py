@@ -60,9 +60,7 @@ class StyleGAN2Loss(ganforge.Objective):
         G = s.generator
         n = max(1, len(s.real) // max(1, int(self.config.get("pl_batch_shrink", 2))))
         z = s.latents(n)
-        # Detached: the loop runs this after the generator loss's backward, which has freed the
-        # graph of the step's (trainable) condition embedding. The encoder learns from the G loss.
-        cond = s.cond[:n].detach() if s.cond is not None else None
+        cond = s.cond[:n] if s.cond is not None else None  # the loop encodes it afresh for regularisers
         ws = G.training_ws(z, cond)
         images = G.synthesis(ws, noise_mode="random")
         noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])

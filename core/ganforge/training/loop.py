@@ -294,6 +294,8 @@ class Run:
         optimizer = self.opt_d if network == "discriminator" else self.opt_g
         for reg in self.objective.regularizers():
             if reg.network == network and reg.interval > 0 and updates % reg.interval == 0:
+                if network == "generator" and s.cond is not None:  # the G loss freed the embedding's graph
+                    s = self._step_for(s.batch, grad=True)
                 with self._autocast():
                     penalty, extra = reg.loss(s)
                 self._update(penalty * reg.interval, optimizer)

@@ -70,9 +70,13 @@ class DCGANConfig:
     ndf: int = 64           # discriminator width next to the image
     conditional: bool = False
     cond_dim: int = 64      # size of the condition embedding (from the encoder)
-    d_norm: str = "batch"   # discriminator normalisation: batch, layer or none
+    d_norm: str = "batch"   # discriminator normalisation: batch, layer, none or spectral
+    g_cond: str = "concat"  # how G takes the condition: concat (to z) or cbn (conditional batch norm)
+    d_mbstd: int = 0        # minibatch standard deviation group size in D (0: off)
 
 
+D_NORMS = ("batch", "layer", "none", "spectral")
+G_CONDS = ("concat", "cbn")
 _MAX_MULT = 8  # widest layer is 8 * ngf (8 * ndf), as in the reference
 
 
@@ -88,8 +92,10 @@ def _check(cfg: DCGANConfig) -> int:
     for name in ("nz", "ngf", "ndf"):
         if int(getattr(cfg, name)) < 1:
             raise ganforge.GanforgeError(f"option '{name}' must be 1 or more, got {getattr(cfg, name)}")
-    if cfg.d_norm not in ("batch", "layer", "none"):
-        raise ganforge.GanforgeError(f"option 'd_norm' must be batch, layer or none, got {cfg.d_norm!r}")
+    if cfg.d_norm not in D_NORMS:
+        raise ganforge.GanforgeError(f"option 'd_norm' must be one of {', '.join(D_NORMS)}, got {cfg.d_norm!r}")
+    if cfg.g_cond not in G_CONDS:
+        raise ganforge.GanforgeError(f"option 'g_cond' must be one of {', '.join(G_CONDS)}, got {cfg.g_cond!r}")
     if cfg.conditional and int(cfg.cond_dim) < 1:
         raise ganforge.GanforgeError(f"option 'cond_dim' must be 1 or more when conditional, got {cfg.cond_dim}")
     return int(math.log2(size)) - 2
@@ -108,9 +114,35 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
+
+
+class CondBatchNorm(nn.Module):
+    """Conditional batch norm (de Vries et al. 2017; Miyato & Koyama 2018): batch
+    statistics shared by every class, a scale and shift per condition,
+    ``(1 + w + G c) * bn(x) + (b + B c)``; G and B start at zero, so the layer starts as
+    plain batch norm and learns how much each class changes it."""
+
+    def __init__(self, channels: int, cond_dim: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.gain = nn.Linear(cond_dim, channels, bias=False)
+        self.shift = nn.Linear(cond_dim, channels, bias=False)
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.weight, 1.0, 0.02)
+        nn.init.zeros_(self.bias)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        scale = self.weight + self.gain(cond)
+        shift = self.bias + self.shift(cond)
+        return self.bn(x) * scale[:, :, None, None] + shift[:, :, None, None]
 
 
 class Generator(ganforge.Generator):
@@ -123,29 +155,44 @@ class Generator(ganforge.Generator):
         n_stages = _check(cfg)
         self.cfg = cfg
         widths = _widths(cfg.ngf, n_stages)
-        in_ch = cfg.nz + (cfg.cond_dim if cfg.conditional else 0)
+        self.cbn = bool(cfg.conditional) and cfg.g_cond == "cbn"
+        concat = bool(cfg.conditional) and not self.cbn
+        in_ch = cfg.nz + (cfg.cond_dim if concat else 0)
+        def norm(w: int) -> nn.Module:
+            return CondBatchNorm(w, cfg.cond_dim) if self.cbn else nn.BatchNorm2d(w)
+
         layers: list[nn.Module] = [
             # 1x1 -> 4x4: a "fully connected" projection of z, written as a transposed conv.
             nn.ConvTranspose2d(in_ch, widths[0], 4, 1, 0, bias=False),
-            nn.BatchNorm2d(widths[0]),
+            norm(widths[0]),
             nn.ReLU(True),
         ]
         for c_in, c_out in zip(widths, widths[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), norm(c_out), nn.ReLU(True)]
         # Last upsampling straight to the image; Tanh matches data scaled to [-1, 1].
         layers += [nn.ConvTranspose2d(widths[-1], cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
         _init_weights(self)
+        for m in self.modules():
+            if isinstance(m, CondBatchNorm):
+                m.reset_parameters()
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.cfg.conditional:
             if cond is None:
                 raise ganforge.GanforgeError("this DCGAN generator is conditional: give it classes or prompts")
-            # Unit length, as a one-hot label has. An embedding as long as z (64 N(0,1) entries
-            # against 100) let the generator key on the class alone and ignore z: one image per
-            # class after 600 steps on shapes (pixel std within a class 0.02; 0.16 normalised).
-            z = torch.cat([z, F.normalize(cond.to(z.dtype), dim=1)], dim=1)
-        return self.main(z.reshape(len(z), -1, 1, 1))
+            cond = cond.to(z.dtype)
+            if not self.cbn:
+                # Unit length, as a one-hot label has. An embedding as long as z (64 N(0,1) entries
+                # against 100) let the generator key on the class alone and ignore z: one image per
+                # class after 600 steps on shapes (pixel std within a class 0.02; 0.16 normalised).
+                z = torch.cat([z, F.normalize(cond, dim=1)], dim=1)
+        h = z.reshape(len(z), -1, 1, 1)
+        if not self.cbn:
+            return self.main(h)
+        for layer in self.main:
+            h = layer(h, cond) if isinstance(layer, CondBatchNorm) else layer(h)
+        return h
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -155,6 +202,20 @@ def _norm(kind: str, channels: int) -> nn.Module:
         # Layer norm over (C, H, W) of each example, with a per-channel scale and shift.
         return nn.GroupNorm(1, channels)
     return nn.Identity()
+
+
+def _with_mbstd(h: torch.Tensor, group: int) -> torch.Tensor:
+    """Append the minibatch standard deviation (Karras et al. 2018) as one channel: the
+    std of each feature over a group of samples, averaged; a collapsed generator's group
+    has none, so the discriminator can see the collapse."""
+    b, c, hh, ww = h.shape
+    g = min(group, b)
+    while b % g:
+        g -= 1
+    y = h.reshape(g, b // g, c, hh, ww)
+    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # [b // g]
+    y = y.reshape(1, b // g, 1, 1, 1).expand(g, -1, 1, hh, ww).reshape(b, 1, hh, ww)
+    return torch.cat([h, y], dim=1)
 
 
 class Discriminator(ganforge.Discriminator):
@@ -176,8 +237,10 @@ class Discriminator(ganforge.Discriminator):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), _norm(cfg.d_norm, c_out),
                        nn.LeakyReLU(0.2, inplace=True)]
         self.features = nn.Sequential(*layers)
-        # 4x4 -> 1x1: the reference's last layer, one logit per image.
-        self.out = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)
+        # 4x4 -> 1x1: the reference's last layer, one logit per image (with the minibatch
+        # standard deviation as one more input channel when d_mbstd is on).
+        self.mbstd = int(cfg.d_mbstd)
+        self.out = nn.Conv2d(widths[-1] + (1 if self.mbstd else 0), 1, 4, 1, 0, bias=False)
         # Projection conditioning: embedding -> one weight per feature channel.
         self.project = nn.Linear(cfg.cond_dim, widths[-1], bias=False) if cfg.conditional else None
         _init_weights(self)
@@ -186,10 +249,17 @@ class Discriminator(ganforge.Discriminator):
             # to use the condition. (Drawn like the convs, the class term alone gave logits ~10x
             # larger than the image term at step 0, and early training swung wildly.)
             nn.init.zeros_(self.project.weight)
+        if cfg.d_norm == "spectral":
+            # Spectral normalisation (Miyato et al. 2018) of every convolution: each layer
+            # 1-Lipschitz, instead of normalising activations. (Not the projection: it starts
+            # at zero, whose spectral norm is 0.)
+            for m in list(self.modules()):
+                if isinstance(m, nn.Conv2d):
+                    nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)
-        logit = self.out(h).reshape(len(x))
+        logit = self.out(_with_mbstd(h, self.mbstd) if self.mbstd else h).reshape(len(x))
         if self.project is not None:
             if cond is None:
                 raise ganforge.GanforgeError("this DCGAN discriminator is conditional: it needs a condition")

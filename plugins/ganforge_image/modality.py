@@ -324,13 +324,18 @@ class ImageModality(ganforge.Modality):
         """PIL images."""
         return [_to_pil(img) for img in to_uint8(x)]
 
-    def save_preview(self, x: torch.Tensor, path) -> list[Path]:
+    def save_preview(self, x: torch.Tensor, path, labels: Sequence[str] | None = None) -> list[Path]:
+        """A PNG grid of ``x``: near-square, or with ``labels`` (one per sample, such as
+        class names) one row per label, in order of first appearance, named on the left."""
         from torchvision.utils import make_grid
 
         path = Path(path)
         path = path.with_name(path.name + ".png") if path.suffix.lower() != ".png" else path
         path.parent.mkdir(parents=True, exist_ok=True)
         pixels = to_uint8(x)
+        if labels is not None:
+            _labelled_grid(pixels, [str(v) for v in labels]).save(path, format="PNG")
+            return [path]
         nrow = max(1, int(len(pixels) ** 0.5 + 0.999))  # near-square grid
         grid = make_grid(pixels, nrow=nrow, padding=2, pad_value=255)
         if pixels.shape[1] == 1:
@@ -344,6 +349,39 @@ class ImageModality(ganforge.Modality):
         from .features import image_feature_space
 
         return image_feature_space(real, spec, channels=self.channels)
+
+
+def _labelled_grid(pixels: torch.Tensor, labels: list[str]) -> Image.Image:
+    """uint8 images [N, C, H, W] -> one row per distinct label (first-appearance order),
+    the label written left of its row; small images are enlarged to at least 64 px so
+    that the names and the pictures read at the same size."""
+    from PIL import ImageDraw, ImageFont
+
+    if len(labels) != len(pixels):
+        raise ValueError(f"{len(pixels)} samples but {len(labels)} labels")
+    rows: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        rows.setdefault(label, []).append(i)
+    h, w = pixels.shape[2:]
+    scale = max(1, -(-64 // max(h, w)))  # ceil(64 / side)
+    ch, cw, pad = h * scale, w * scale, 2
+    try:
+        font = ImageFont.load_default(size=max(12, ch // 4))
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_w = max(probe.textlength(label, font=font) for label in rows) + 3 * pad
+    left = int(text_w)
+    ncol = max(len(v) for v in rows.values())
+    grid = Image.new("RGB", (left + ncol * (cw + pad) + pad, len(rows) * (ch + pad) + pad), (255, 255, 255))
+    draw = ImageDraw.Draw(grid)
+    for r, (label, index) in enumerate(rows.items()):
+        y = pad + r * (ch + pad)
+        draw.text((pad, y + ch // 2), label, fill=(0, 0, 0), font=font, anchor="lm")
+        for c, i in enumerate(index):
+            img = _to_pil(pixels[i]).convert("RGB")
+            grid.paste(img.resize((cw, ch), Image.NEAREST), (left + c * (cw + pad), y))
+    return grid
 
 
 def _to_pil(img: torch.Tensor) -> Image.Image:

@@ -112,7 +112,7 @@ def test_evaluate_in_the_trained_feature_space(shapes16, tmp_path, tiny, monkeyp
     ({"ngff": 8}, "unknown option 'ngff'"),
     ({"image_size": 48}, "image_size"),
     ({"channels": 2}, "channels"),
-    ({"d_norm": "spectral"}, "d_norm"),
+    ({"d_norm": "instance"}, "d_norm"),
 ])
 def test_bad_options_are_ganforge_errors(overrides, match, shapes16, tmp_path, tiny):
     with pytest.raises(ganforge.GanforgeError, match=match):

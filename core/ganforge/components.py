@@ -117,9 +117,11 @@ class Modality:
         """The samples as user objects: PIL images, numpy audio arrays, strings."""
         raise NotImplementedError
 
-    def save_preview(self, x: torch.Tensor, path: Path) -> list[Path]:
+    def save_preview(self, x: torch.Tensor, path: Path, labels: Sequence[str] | None = None) -> list[Path]:
         """Write a preview of a batch (an image grid, audio plus spectrogram picture,
-        a text listing) at ``path`` without extension; return the files written."""
+        a text listing) at ``path`` without extension; return the files written.
+        ``labels``: for a class-conditional run, the class each sample was made for (an
+        image grid shows one named row per class); None otherwise."""
         raise NotImplementedError
 
     #: metrics ``ganforge evaluate`` computes when the user names none

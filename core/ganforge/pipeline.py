@@ -73,7 +73,7 @@ class GenerationResult:
         with open(out / "metadata.jsonl", "w", encoding="utf-8") as meta:
             paths = _write_batch(self.modality, self.samples, self.records, 0, out, prefix, self.save_options, meta)
         if preview:
-            paths += list(self.modality.save_preview(self.samples[:PREVIEW_MAX], out / f"{prefix}_grid"))
+            paths += _save_preview(self.modality, self.samples[:PREVIEW_MAX], self.records, out / f"{prefix}_grid")
         return paths
 
 
@@ -83,6 +83,14 @@ def _out_folder(out_dir) -> Path:
         raise GanforgeError(f"cannot write {out}: it is a file; choose another --out folder")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _save_preview(modality, x, records, path) -> list[Path]:
+    """The preview of the first samples; a class-conditional run's shows each sample's class."""
+    labels = [str(r["class"]) for r in records[: len(x)]] if records and "class" in records[0] else None
+    if labels is None:
+        return list(modality.save_preview(x, path))
+    return list(modality.save_preview(x, path, labels=labels))
 
 
 def _write_batch(modality, x, records, start, out, prefix, options, meta) -> list[Path]:
@@ -254,9 +262,9 @@ class Pipeline:
             for start, x, records in self._batches(n, seed, seeds, classes, prompts, None, batch_size, gen_options):
                 paths += _write_batch(self.modality, x, records, start, out, prefix, save_options, meta)
                 if first is None:
-                    first = x[:PREVIEW_MAX]
+                    first = (x[:PREVIEW_MAX], records[:PREVIEW_MAX])
         if preview:
-            paths += list(self.modality.save_preview(first, out / f"{prefix}_grid"))
+            paths += _save_preview(self.modality, *first, out / f"{prefix}_grid")
         return paths
 
 

@@ -281,7 +281,7 @@ class AudioModality(ganforge.Modality):
                 spectral.spectrogram_grid(logmags[i][:1], columns=1).save(out_dir / f"{stem}.png")
         return written
 
-    def save_preview(self, x: torch.Tensor, path) -> list[Path]:
+    def save_preview(self, x: torch.Tensor, path, labels=None) -> list[Path]:
         """``path``.wav: the samples one after another with 0.1 s of silence between;
         ``path``.png: their spectrograms in a grid (first channel)."""
         path = Path(path)

@@ -252,7 +252,7 @@ class TextModality(ganforge.Modality):
             f.write("".join(line + "\n" for line in self.decode(x)))
         return [path] * len(x)
 
-    def save_preview(self, x: torch.Tensor, path) -> list[Path]:
+    def save_preview(self, x: torch.Tensor, path, labels=None) -> list[Path]:
         """A numbered listing of the batch, ``path`` + ``.txt``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,7 @@ class PointsModality(ganforge.Modality):
                 f.write(",".join(f"{v:.6f}" for v in row) + "\n")
         return [path] * len(x)
 
-    def save_preview(self, x, path):
+    def save_preview(self, x, path, labels=None):
         """A scatter plot of the first two coordinates (modes drawn as red rings)."""
         size, pts = 512, x[:, :2].float()
         modes = torch.tensor(self.state["modes"]) if "modes" in self.state else pts

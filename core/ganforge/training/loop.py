@@ -512,7 +512,19 @@ class Run:
             return []
         folder = self.out / "samples"
         folder.mkdir(exist_ok=True)
-        return self.modality.save_preview(self.preview_samples(), folder / f"step_{self.step:07d}")
+        path, labels = folder / f"step_{self.step:07d}", self._preview_labels()
+        if labels is None:
+            return self.modality.save_preview(self.preview_samples(), path)
+        return self.modality.save_preview(self.preview_samples(), path, labels=labels)
+
+    def _preview_labels(self) -> list[str] | None:
+        """The class of each preview sample, for a class-conditional run (named grid rows)."""
+        if self.encoder is None or self.encoder.user_option != "class":
+            return None
+        names = self.modality.class_names()
+        values = self.preview_conditions
+        values = values.tolist() if isinstance(values, torch.Tensor) else list(values)
+        return [names[v] if isinstance(v, int) and 0 <= v < len(names) else str(v) for v in values]
 
     # ------------------------------------------------------------------ checkpoints
 

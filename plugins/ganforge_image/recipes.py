@@ -3,6 +3,18 @@
 
 from ganforge import Phase, Recipe
 
+# ----------------------------------------------------------------------------- ADA options
+# Recipes that list these let users tune ``--set augment=ada`` (others get ADA's defaults).
+ADA_DEFAULTS = {"ada_target": 0.6, "ada_interval": 4, "ada_kimg": 500.0, "ada_p": 0.0, "ada_pipeline": "bgc"}
+ADA_OPTIONS = {
+    "ada_target": "augment=ada: target of r_t = E[sign(D(real))]; p rises above it, falls below (0: p fixed)",
+    "ada_interval": "augment=ada: adjust p every N discriminator updates",
+    "ada_kimg": "augment=ada: thousands of images for p to go from 0 to 1",
+    "ada_p": "augment=ada: initial augmentation probability",
+    "ada_pipeline": "augment=ada: b (flips, rot90, integer translation), g (scaling), c (colour), e.g. bgc",
+}
+
+
 DCGAN = Recipe(
     modality="image",
     generator="dcgan",
@@ -28,6 +40,7 @@ DCGAN = Recipe(
         "lr_d": 2e-4,
         "betas_g": [0.5, 0.999],
         "betas_d": [0.5, 0.999],
+        **ADA_DEFAULTS,
     },
     options={
         "preset": "paper (Radford et al., as published) or small-data (conditional batch norm in G, layer "
@@ -41,6 +54,7 @@ DCGAN = Recipe(
         "g_cond": "how a conditional generator takes the class: concat (to z, cGAN) or cbn (conditional batch norm)",
         "d_mbstd": "minibatch standard deviation group size in the discriminator (PGGAN; 0: off)",
         "max_image_pixels": "larger images are skipped before decoding (decompression-bomb limit; Pillow's default)",
+        **ADA_OPTIONS,
     },
     presets={
         # Measured on the bold shapes (bench/quality_demo.py, docs/image.md): with batch norm
@@ -58,16 +72,6 @@ DCGAN = Recipe(
 )
 
 
-# ----------------------------------------------------------------------------- ADA options
-# Recipes that list these let users tune ``--set augment=ada`` (others get ADA's defaults).
-ADA_DEFAULTS = {"ada_target": 0.6, "ada_interval": 4, "ada_kimg": 500.0, "ada_p": 0.0, "ada_pipeline": "bgc"}
-ADA_OPTIONS = {
-    "ada_target": "augment=ada: target of r_t = E[sign(D(real))]; p rises above it, falls below (0: p fixed)",
-    "ada_interval": "augment=ada: adjust p every N discriminator updates",
-    "ada_kimg": "augment=ada: thousands of images for p to go from 0 to 1",
-    "ada_p": "augment=ada: initial augmentation probability",
-    "ada_pipeline": "augment=ada: b (flips, rot90, integer translation), g (scaling), c (colour), e.g. bgc",
-}
 
 
 # ----------------------------------------------------------------------------- R3GAN
@@ -217,6 +221,7 @@ STYLEGAN = Recipe(
         "ema_beta": 0.5 ** (32 / 10_000),
         "ema_rampup": 0.05,
         "sample_every": 100,
+        **ADA_DEFAULTS,
     },
     options={
         "image_size": "image side in pixels: 16, 32, 64, 128 or 256 (images are resized, then centre-cropped)",
@@ -236,6 +241,7 @@ STYLEGAN = Recipe(
         "pl_interval": "apply the path length penalty every N generator steps (lazy regularisation)",
         "pl_decay": "decay of the running mean path length",
         "pl_batch_shrink": "the path length penalty runs on batch_size / N samples",
+        **ADA_OPTIONS,
     },
     presets={
         # R1 gamma by resolution: stylegan2-ada-pytorch's heuristic 0.0002 * size^2 / batch at

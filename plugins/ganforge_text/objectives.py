@@ -32,9 +32,10 @@ def _unwrap(module):
 
 
 @torch.no_grad()
-def rollout_rewards(policy, discriminator, tokens: torch.Tensor, n_rollouts: int = 16,
-                    temperature: float = 1.0) -> torch.Tensor:
-    """Rewards ``[B, T]``: entry ``t`` is the mean of sigmoid(D) over ``n_rollouts``
+def rollout_rewards_reference(policy, discriminator, tokens: torch.Tensor, n_rollouts: int = 16,
+                              temperature: float = 1.0) -> torch.Tensor:
+    """The simple loop that ``rollout_rewards`` computes faster (kept for tests and
+    ``bench/bench_rollouts.py``; same random draws, same completions). Rewards ``[B, T]``: entry ``t`` is the mean of sigmoid(D) over ``n_rollouts``
     completions, by ``policy``, of the prefix ``tokens[:, :t+1]`` (the prefix that *ends
     with* token t); the last token's reward is D of the whole sequence.
 
@@ -54,6 +55,70 @@ def rollout_rewards(policy, discriminator, tokens: torch.Tensor, n_rollouts: int
             u = torch.rand(len(stacked), T - g, device=tokens.device)
             full = policy.continue_from(stacked[:, :g], state, logits, u, temperature)
             rewards[:, g - 1] = torch.sigmoid(discriminator(full).float()).view(n_rollouts, B).mean(0)
+        rewards[:, T - 1] = torch.sigmoid(discriminator(tokens).float())
+    finally:
+        discriminator.train(was_training)
+    return rewards
+
+
+def _uniforms(n_rows: int, T: int, device) -> torch.Tensor:
+    """The rollouts' uniforms ``[(T-1) * n_rows, T]``, drawn as the reference loop draws
+    them (one ``rand(n_rows, T - g)`` per prefix length g, in order): row block g-1 holds
+    prefix g's draws in columns g..T-1, so column p is the uniform of position p."""
+    U = torch.zeros((T - 1) * n_rows, T, device=device)
+    for g in range(1, T):
+        U[(g - 1) * n_rows : g * n_rows, g:] = torch.rand(n_rows, T - g, device=device)
+    return U
+
+
+@torch.no_grad()
+def rollout_rewards(policy, discriminator, tokens: torch.Tensor, n_rollouts: int = 16,
+                    temperature: float = 1.0, d_chunk: int = 4096, draw_chunk: int = 256) -> torch.Tensor:
+    """Rewards ``[B, T]``: entry ``t`` is the mean of sigmoid(D) over ``n_rollouts``
+    completions, by ``policy``, of the prefix ``tokens[:, :t+1]`` (the prefix that *ends
+    with* token t); the last token's reward is D of the whole sequence.
+
+    All rollouts of all prefixes run together, ``T - 1`` LSTM steps in all: the rows of
+    prefix g (``R * B`` of them, rollout-major: row ``r*B + b``) join the batch at position
+    g with the hidden state of one teacher-forced pass over ``tokens`` (computed once on
+    the B distinct rows; their first token is drawn from that pass's distribution), and a
+    prefix's rows never step before their own prefix ends. The discriminator judges all
+    ``(T-1) * R * B`` completions in chunks of ``d_chunk`` rows; tokens are drawn
+    ``draw_chunk`` rows at a time. Under the same seed the completions are those of
+    ``rollout_rewards_reference`` (the same uniforms in the same places), so the rewards
+    match it to float rounding; sample b's rewards never mix with another sample's
+    (TextGAN-PyTorch #62 reshaped them without the transpose).
+    """
+    B, T = tokens.shape
+    R, N = n_rollouts, n_rollouts * tokens.shape[0]
+    device = tokens.device
+    was_training = discriminator.training
+    discriminator.eval()  # no dropout while judging (the paper's code feeds keep_prob 1)
+    try:
+        rewards = torch.zeros(B, T, device=device)
+        if T > 1:
+            U = _uniforms(N, T, device)
+            # teacher forcing on the B distinct rows: state and next-token cdf after each prefix
+            tf = [(state, policy.cdf(logits, temperature)) for g, state, logits in lstm_states(policy, tokens) if g > 0]
+            H = tf[0][0][0].shape[1]
+            h = torch.empty((T - 1) * N, H, device=device)
+            c = torch.empty_like(h)
+            for g, ((hg, cg), _) in enumerate(tf, start=1):
+                h[(g - 1) * N : g * N] = hg.repeat(R, 1)
+                c[(g - 1) * N : g * N] = cg.repeat(R, 1)
+            full = tokens.repeat((T - 1) * R, 1)  # prefixes in place; the rest is overwritten
+            for p in range(1, T):
+                old = (p - 1) * N  # rows of prefixes 1..p-1, which have drawn up to p-1
+                if old:
+                    h[:old], c[:old] = policy.cell(full[:old, p - 1 : p], (h[:old], c[:old]))
+                    full[:old, p] = policy.draw_hidden(h[:old], U[:old, p].contiguous(), temperature, draw_chunk)
+                # prefix p's first token, from the teacher-forced distribution of its B rows
+                first = policy.invert(tf[p - 1][1], U[old : old + N, p].view(R, B).t().contiguous())  # [B, R]
+                full[old : old + N, p] = first.t().reshape(N)
+            full = policy.finish(full)
+            scores = torch.cat([torch.sigmoid(discriminator(full[i : i + d_chunk]).float())
+                                for i in range(0, len(full), d_chunk)])
+            rewards[:, : T - 1] = scores.view(T - 1, R, B).mean(1).t()
         rewards[:, T - 1] = torch.sigmoid(discriminator(tokens).float())
     finally:
         discriminator.train(was_training)

@@ -103,3 +103,26 @@ def test_checks_of_a_plugin_are_named_by_kind_and_full_name():
     assert {"modality:toy:points", "generator:toy:mlp", "discriminator:toy:mlp", "recipe:toy:toy-ring"} <= set(ids)
     with pytest.raises(AssertionError, match="not loaded"):
         plugin_checks("no-such-plugin")
+
+
+def test_conditional_on_data_without_classes_names_the_encoders_field(tmp_path):
+    from ganforge.testing import dataset
+
+    data = dataset("ring", n=32)(tmp_path)
+    with pytest.raises(ganforge.GanforgeError, match="data field 'label'.*--set encoder=NAME"):
+        ganforge.train("toy-ring", data=data, out=tmp_path / "run",
+                       overrides={"conditional": True, "steps": 1, "progress": False, "device": "cpu"})
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from ganforge.cli import main; sys.exit(main(['recipes', 'toy-ring']))"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    proc.stdout.close()  # the reader (head) has gone before the first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import GanforgeError
 
-BUILTIN_COMMANDS = ("plugins", "recipes", "train", "generate", "evaluate", "data", "demo")
+BUILTIN_COMMANDS = ("plugins", "recipes", "train", "generate", "evaluate", "data", "demo", "new-plugin")
 
 
 def _manager():
@@ -187,6 +187,16 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_new_plugin(args) -> int:
+    from .newplugin import names, write_plugin
+
+    files = write_plugin(args.name, args.out)
+    spell = names(args.name)
+    print(f"wrote plugin '{args.name}' ({spell['dist']}, {len(files)} files) to {args.out}")
+    print(f"next: pip install -e {args.out} && ganforge plugins && (cd {args.out} && pytest)")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -265,6 +275,11 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a smoke-test-sized run (seconds)")
     p.add_argument("--list", action="store_true", help="list the installed demos")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("new-plugin", help="write a pip-installable plugin distribution from the authors' template")
+    p.add_argument("name", help="plugin name: lower-case letters, digits, hyphens (my-thing)")
+    p.add_argument("--out", required=True, help="folder to write (new or empty)")
+    p.set_defaults(func=cmd_new_plugin)
 
     for entry in plugin_commands:
         p = sub.add_parser(entry.name, help=f"{entry.summary} [plugin {entry.plugin}]", add_help=False)
@@ -394,6 +409,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {_one_line(str(e))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `ganforge recipes NAME | head`: the reader left; nothing more to say
+        try:  # stop Python's flush at exit from failing on the closed pipe again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141
     except OSError as e:  # --out unwritable, read-only, a file; a full disk ...
         if debug:
             raise

@@ -29,7 +29,10 @@ class LabelEncoder(ConditioningEncoder):
         super().__init__()
         if cfg.n_classes < 2:
             raise GanforgeError(
-                "conditional=true needs labelled data: put each class in its own sub-folder of --data"
+                f"conditional=true with the '{type(self).__name__}' encoder (--set encoder=label) reads the data "
+                f"field '{self.condition_key}', and this data has fewer than 2 classes in it: a modality with class "
+                f"sub-folders (images, audio) needs each class in its own sub-folder of --data; otherwise choose an "
+                f"encoder for a field your data has (--set encoder=NAME)"
             )
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.n_classes, cfg.cond_dim)

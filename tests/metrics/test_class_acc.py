@@ -2,12 +2,9 @@
 sample looks like the class it was made for."""
 
 import pytest
-import torch
-from types import SimpleNamespace
 
 from ganforge import GanforgeError
 from ganforge.metrics import EvalContext, class_acc, evaluate
-from ganforge_toy.mixtures import ring_modes
 
 from test_evaluate import PointModality, PointPipeline, fake_registry
 

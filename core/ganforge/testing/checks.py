@@ -131,7 +131,7 @@ def check_generator(name, config: dict, sample_shape: tuple | None = None, cond:
     full, cls = _entry("generator", name)
     what = f"generator '{full}'"
     tmp = _tmp(tmp)
-    g, g2 = _build_pair = _check_network_basics(what, cls, config, tmp)
+    g, g2 = _check_network_basics(what, cls, config, tmp)
     g.eval(), g2.eval()
     n = 3 if cond is None else len(cond)
     z = g.sample_latent(n, generator=torch.Generator().manual_seed(0))
@@ -317,7 +317,7 @@ def check_recipe(name: str, data, overrides: dict | None = None, tmp=None) -> An
     kind = pipe.modality.result_kind
     if kind:
         _require(len(getattr(first, kind)) == 2, what, f"result.{kind} does not hold 2 samples")
-    files = first.save(tmp / "generated")
+    first.save(tmp / "generated")
     _require((tmp / "generated" / "metadata.jsonl").is_file(), what, "result.save wrote no metadata.jsonl")
     return straight
 

@@ -31,6 +31,7 @@ _LAZY = {
     "Objective": "ganforge.training.objectives",
     "Step": "ganforge.training.objectives",
     "Regularizer": "ganforge.training.objectives",
+    "NonSaturating": "ganforge.training.objectives",
     "r1_penalty": "ganforge.training.objectives",
     "r2_penalty": "ganforge.training.objectives",
     "gradient_penalty": "ganforge.training.objectives",

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 import ganforge
 
@@ -32,21 +31,14 @@ def path_lengths(images: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor) ->
     return grad.square().sum(dim=2).mean(dim=1).sqrt()
 
 
-class StyleGAN2Loss(ganforge.Objective):
+class StyleGAN2Loss(ganforge.NonSaturating):
     """Non-saturating loss + lazy R1 (discriminator) + lazy path length (generator)."""
 
     def __init__(self, config):
         super().__init__(config)
         self.pl_mean = torch.zeros(())  # running mean of the path lengths, kept in checkpoints
 
-    # the game
-    def discriminator_loss(self, s):
-        real, fake = s.D_real(), s.D(s.fake().detach())
-        loss = F.softplus(-real).mean() + F.softplus(fake).mean()
-        return loss, {"d_real": real.detach().mean(), "d_fake": fake.detach().mean()}
-
-    def generator_loss(self, s):
-        return F.softplus(-s.D(s.fake())).mean(), {}
+    # the game is the core's non-saturating loss; StyleGAN2 adds the lazy regularisers
 
     # lazy regularisers
     def regularizers(self):

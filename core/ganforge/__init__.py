@@ -15,7 +15,7 @@ on first use, so ``import ganforge`` and ``ganforge plugins`` stay fast.
 from importlib import import_module
 
 from .errors import GanforgeError, PluginError
-from .plugins import hookimpl
+from .plugins import API_VERSION, hookimpl
 from .recipe import COMMON_OPTIONS, Phase, Recipe
 
 __version__ = "0.1.0"
@@ -54,6 +54,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "API_VERSION",
     "COMMON_OPTIONS",
     "GanforgeError",
     "Phase",

@@ -24,18 +24,48 @@ def _manager():
 
 def cmd_plugins(args) -> int:
     plugins = _manager().list()
+    if args.requirements:
+        print("\n".join(_requirements(plugins)))
+        return 0
     if args.json:
         print(json.dumps([p.as_dict() for p in plugins], indent=2))
         return 0
     rows = [("name", "version", "components", "status")]
     for p in plugins:
         comps = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in p.components.items()) or "-"
-        status = "ok" if p.status == "ok" else f"FAILED: {p.error}"
+        status = "ok" if p.status == "ok" else f"{p.status.upper()}: {p.error}"
         rows.append((p.name, p.version or "-", comps, status))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for r in rows:
         print("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3])
     return 0
+
+
+def _requirements(plugins) -> list[str]:
+    """pip requirement lines: ganforge first, then each plugin distribution once; plugins
+    without a distribution (in-process, ``-p``) as comments, since pip cannot install them."""
+    from importlib import metadata
+
+    from . import __version__
+
+    try:
+        core_version = metadata.version("ganforge")
+    except metadata.PackageNotFoundError:  # run from a source tree
+        core_version = __version__
+    lines, seen, local = [f"ganforge=={core_version}"], {"ganforge"}, []
+    for p in plugins:
+        if p.distribution is None:
+            local.append(f"# {p.name}: module {p.module}, not from a distribution (add it by hand)")
+            continue
+        key = p.distribution.lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        line = f"{p.distribution}=={p.version}" if p.version else p.distribution
+        if p.status != "ok":
+            line += f"  # {p.name}: {p.status}"
+        lines.append(line)
+    return lines + local
 
 
 def cmd_recipes(args) -> int:
@@ -216,6 +246,8 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list installed plugins and what they register")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--requirements", action="store_true",
+                   help="print ganforge and the installed plugins as pip requirements (pip freeze style)")
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("recipes", help="list recipes, or show one recipe's options")

@@ -98,6 +98,7 @@ class Modality:
         return {}
 
     def class_names(self) -> list[str]:
+        """The class names found in the data (class sub-folders), in label order; empty when unconditional."""
         return list(self.state.get("classes", []))
 
     def save_samples(self, x: torch.Tensor, out_dir: Path, names: Sequence[str], metadata: Sequence[dict] = (),
@@ -152,6 +153,7 @@ class Generator(nn.Module):
     latent_distribution = "normal"
 
     def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent vector (without the batch dimension); by default ``(cfg.nz,)``."""
         return (self.cfg.nz,)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
@@ -211,6 +213,7 @@ class Augmentation(nn.Module):
     config_class: type | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Augment a batch of discriminator inputs (real or generated), differentiably; identity by default."""
         return x
 
     def set_progress(self, progress) -> None:
@@ -249,9 +252,11 @@ class ConditioningEncoder(nn.Module):
 
     @property
     def dim(self) -> int:
+        """Size of one embedding: what the generator and discriminator receive as ``cond``."""
         return self.cfg.cond_dim
 
     def forward(self, conditions) -> torch.Tensor:
+        """Embed a batch of conditions (label indices, token ids) to a ``(batch, dim)`` tensor. Must implement."""
         raise NotImplementedError
 
     def from_user(self, values: Sequence, modality: "Modality"):
@@ -259,6 +264,7 @@ class ConditioningEncoder(nn.Module):
         return list(values)
 
     def default_conditions(self, n: int, modality: "Modality"):
+        """Conditions to generate with when the user gives none (e.g. cycle through the classes), or None."""
         return None
 
     def set_progress(self, progress) -> None:

@@ -5,7 +5,15 @@ Environment:
 - ``GANFORGE_LOAD_PLUGINS=a,b``   load only these entry points (set but empty: none)
 - ``GANFORGE_DISABLE_PLUGINS=a,b`` never load these
 - ``GANFORGE_PLUGINS=mod.a,mod.b`` also load these importable modules as plugins (like ``-p``)
-- ``GANFORGE_STRICT_PLUGINS=1``   a plugin that fails to load is an error, not a warning
+- ``GANFORGE_STRICT_PLUGINS=1``   a plugin that fails to load (or is incompatible) is an error, not a warning
+
+API version: ``API_VERSION`` is the version of the plugin contract (hookspecs.py and the
+component base classes); it is bumped on breaking changes only. A plugin module declares
+the versions it was written for with a module attribute ``GANFORGE_API``: an int
+(``GANFORGE_API = 1``) or a collection of ints (``GANFORGE_API = (1, 2)``,
+``range(1, 3)``). A plugin whose declaration excludes this ganforge's version is listed
+as "incompatible" with what to upgrade, and none of its components is registered. A
+plugin that declares nothing is loaded as before (``ganforge plugins --json`` notes it).
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ from .errors import GanforgeError, PluginError
 from .registry import KINDS, Registry, missing_dependency_hint
 
 ENTRY_POINT_GROUP = "ganforge"
+API_VERSION = 1  # the plugin contract's version: bump on breaking changes to hooks or base classes
+API_ATTRIBUTE = "GANFORGE_API"
+NOT_DECLARED = "API version not declared"
 hookimpl = pluggy.HookimplMarker("ganforge")
 
 # register hook -> component kind
@@ -48,9 +59,11 @@ class PluginInfo:
     module: str
     distribution: str | None = None
     version: str | None = None
-    status: str = "ok"  # "ok" or "failed"
+    status: str = "ok"  # "ok", "failed" or "incompatible"
     error: str | None = None
     components: dict[str, list[str]] = field(default_factory=dict)
+    api: int | list[int] | None = None  # the GANFORGE_API the plugin declares
+    note: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -61,6 +74,8 @@ class PluginInfo:
             "status": self.status,
             "error": self.error,
             "components": self.components,
+            "api": self.api,
+            "note": self.note,
         }
 
 
@@ -88,7 +103,7 @@ class PluginManager:
         allow = _env_list("GANFORGE_LOAD_PLUGINS")
         block = set(_env_list("GANFORGE_DISABLE_PLUGINS") or [])
         # Objectives of the core are registered like a plugin's, under the name "core".
-        self._load_one("core", "ganforge.builtin", distribution="ganforge")
+        self._load_one("core", "ganforge.builtin", distribution="ganforge", api=API_VERSION)
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             if ep.name in block or (allow is not None and ep.name not in allow):
                 continue
@@ -108,8 +123,8 @@ class PluginManager:
             self._load_one(name, module)
         return self
 
-    def _load_one(self, name: str, module_path: str, distribution=None, version=None) -> None:
-        info = PluginInfo(name=name, module=module_path, distribution=distribution, version=version)
+    def _load_one(self, name: str, module_path: str, distribution=None, version=None, api=None) -> None:
+        info = PluginInfo(name=name, module=module_path, distribution=distribution, version=version, api=api)
         self._register(info, lambda: _import(module_path))
 
     def add_plugin(self, plugin, name: str | None = None) -> PluginInfo:
@@ -136,6 +151,10 @@ class PluginManager:
             module = get_module()
             if info.version is None:
                 info.version = getattr(module, "__version__", None)
+            if info.api is None and not self._api_compatible(info, module):
+                if self.strict:
+                    raise PluginError(f"plugin '{name}' is incompatible: {info.error}")
+                return  # nothing registered: its components would fail later, less clearly
             self.pm.register(module, name=name)
             self._check_hook_names(name)
             self._call_register_hooks(name)
@@ -145,9 +164,33 @@ class PluginManager:
             if self.pm.get_plugin(name) is not None:
                 self.pm.unregister(name=name)
             message = self._describe(e)
+            if info.status == "incompatible":
+                raise  # strict mode's PluginError, raised above
             info.status, info.error = "failed", message
             if self.strict:
                 raise PluginError(f"plugin '{name}' failed to load: {message}") from e
+
+    @staticmethod
+    def _api_compatible(info: PluginInfo, module) -> bool:
+        """Read the plugin's ``GANFORGE_API``; False (status "incompatible") when it excludes ours."""
+        declared = getattr(module, API_ATTRIBUTE, None)
+        if declared is None:
+            info.note = NOT_DECLARED
+            return True
+        versions = _api_versions(declared)
+        info.api = versions[0] if isinstance(declared, int) else versions
+        if API_VERSION in versions:
+            return True
+        wanted = f"API {versions[0]}" if len(versions) == 1 else f"API {', '.join(map(str, versions))}"
+        if min(versions) > API_VERSION:
+            fix = "upgrade ganforge: pip install -U ganforge"
+        elif info.distribution:
+            fix = f"pip install -U {info.distribution}"
+        else:
+            fix = f"update the plugin module {info.module.partition(':')[0]}"
+        info.status = "incompatible"
+        info.error = f"targets ganforge {wanted}, this ganforge has API {API_VERSION}: {fix}"
+        return False
 
     @staticmethod
     def _describe(e: Exception) -> str:
@@ -195,6 +238,18 @@ class PluginManager:
 
     def list(self) -> list[PluginInfo]:
         return [p for n, p in sorted(self.plugins.items()) if n != "core"] + [self.plugins["core"]]
+
+
+def _api_versions(declared) -> list[int]:
+    """``GANFORGE_API`` as a sorted list of ints; anything else is a one-line error."""
+    if isinstance(declared, int) and not isinstance(declared, bool):  # True is no API version
+        return [declared]
+    elif isinstance(declared, (tuple, list, set, frozenset, range)):
+        versions = sorted(set(declared))
+        if versions and all(isinstance(v, int) and not isinstance(v, bool) for v in versions):
+            return versions
+    raise GanforgeError(f"{API_ATTRIBUTE} must be an int or a collection of ints (e.g. {API_ATTRIBUTE} = "
+                        f"{API_VERSION}), got {declared!r}")
 
 
 def _import(module_path: str):

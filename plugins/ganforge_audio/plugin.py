@@ -2,6 +2,8 @@
 
 from ganforge import hookimpl
 
+GANFORGE_API = 1  # the ganforge plugin API this plugin is written for (ganforge.API_VERSION)
+
 
 @hookimpl
 def ganforge_register_modalities(register):

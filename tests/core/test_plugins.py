@@ -162,7 +162,7 @@ def test_plugins_json_schema_lists_failed_plugins(site):
     by_name = {p["name"]: p for p in listing}
     assert {"image", "toy", "core", "broken"} <= set(by_name)
     for p in listing:
-        assert set(p) == {"name", "module", "distribution", "version", "status", "error", "components"}
+        assert set(p) == {"name", "module", "distribution", "version", "status", "error", "components", "api", "note"}
         assert p["status"] in ("ok", "failed")
     assert by_name["broken"]["status"] == "failed" and "nope" in by_name["broken"]["error"]
     assert by_name["toy"]["components"]["recipe"] == ["toy-grid", "toy-ring"]

@@ -149,6 +149,7 @@ class Objective:
         raise NotImplementedError
 
     def generator_loss(self, s: Step) -> tuple[torch.Tensor, dict]:
+        """``(loss, logs)`` of the generator for this step. Must implement."""
         raise NotImplementedError
 
     def after_discriminator_step(self, s: Step) -> None:
@@ -181,12 +182,15 @@ class Objective:
         return out
 
     def state_dict(self) -> dict:
+        """State to save with every checkpoint (schedules, running statistics); empty by default."""
         return {}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned, on ``--resume``."""
         pass
 
     def regularizers(self) -> list[Regularizer]:
+        """Lazy regularisers (R1, R2) run every ``d_reg_interval`` steps, from the ``r1_gamma``/``r2_gamma`` options."""
         out = []
         interval = int(self.config.get("d_reg_interval", 16))
         if float(self.config.get("r1_gamma", 0)) > 0:

@@ -69,8 +69,8 @@ def score(run_dir: Path, data: Path, n: int) -> dict:
 def table(title: str, rows: list[tuple[str, int, float, dict]]) -> None:
     space = rows[0][3].get("feature_space", "?") if rows else "?"
     print(f"\n{title}   (feature space: {space})")
-    print(f"| run | steps | train s | FD | KID | class acc | ceiling |")
-    print(f"|---|---|---|---|---|---|---|")
+    print("| run | steps | train s | FD | KID | class acc | ceiling |")
+    print("|---|---|---|---|---|---|---|")
     for name, steps, secs, m in rows:
         print(f"| {name} | {steps} | {secs:.0f} | {m.get('fd', float('nan')):.2f} | {m.get('kid', float('nan')):.4f} "
               f"| {m.get('class_acc', float('nan')):.3f} | {m.get('class_acc_ceiling', float('nan')):.3f} |")

@@ -21,7 +21,10 @@ count is luck; at 5000 steps the ring reaches 8 modes and ~90 % high quality.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import math
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -36,6 +39,7 @@ import ganforge
 from ganforge.metrics import evaluate
 from ganforge_toy.metrics import modes
 from ganforge_toy.mixtures import mode_coverage
+from report import row, write_rows
 
 # modes captured / % high quality, PacGAN table 2 (GAN, PacGAN4)
 PAPER = {
@@ -52,30 +56,60 @@ def read_points(data_dir: Path) -> torch.Tensor:
 # ---------------------------------------------------------------- the plain-PyTorch baseline
 
 
-def mlp(n_in, hidden, layers, n_out, act):
-    mods, width = [], n_in
-    for _ in range(layers):
-        mods += [nn.Linear(width, hidden), act()]
-        width = hidden
-    return nn.Sequential(*mods, nn.Linear(width, n_out))
+class Maxout(nn.Module):
+    def __init__(self, n_in, n_out, pieces):
+        super().__init__()
+        self.pieces, self.linear = pieces, nn.Linear(n_in, n_out * pieces)
+
+    def forward(self, x):
+        return self.linear(x).unflatten(1, (-1, self.pieces)).amax(2)
+
+
+def networks(cfg: dict):
+    """The recipe's generator and discriminator, written out (PacGAN's by default)."""
+    g, g_width = [], cfg["nz"]
+    bn = cfg["g_norm"] == "batch"
+    for _ in range(cfg["layers"]):
+        g += [nn.Linear(g_width, cfg["hidden"], bias=not bn), *([nn.BatchNorm1d(cfg["hidden"])] if bn else []), nn.ReLU()]
+        g_width = cfg["hidden"]
+    d, d_width, pieces = [], 2 * cfg["pack"], cfg["d_maxout"]
+    for _ in range(cfg["d_layers"]):
+        d += [Maxout(d_width, cfg["d_hidden"], pieces)] if pieces else [nn.Linear(d_width, cfg["d_hidden"]), nn.LeakyReLU(0.2)]
+        d_width = cfg["d_hidden"]
+    return nn.Sequential(*g, nn.Linear(g_width, 2)), nn.Sequential(*d, nn.Linear(d_width, 1))
+
+
+def cosine_factor(cfg: dict, step: int) -> tuple[float, float]:
+    """schedule=cosine: (lr factor, beta2 weight) at ``step``, as the core computes them."""
+    if cfg["schedule"] != "cosine":
+        return 1.0, 1.0
+    horizon = cfg["schedule_steps"] or cfg["steps"]
+    w = 0.5 * (1 + math.cos(math.pi * min(step / max(horizon, 1), 1.0)))
+    return cfg["lr_end_ratio"] + (1 - cfg["lr_end_ratio"]) * w, w
 
 
 def baseline(points: torch.Tensor, cfg: dict, seed: int, n_eval: int, device: str) -> torch.Tensor:
-    """A non-saturating MLP GAN in plain PyTorch, configured like the recipe; returns samples."""
+    """A non-saturating MLP GAN in plain PyTorch, configured like the recipe (networks, Adam,
+    schedule, EMA of the generator with its ramp-up); returns samples of the EMA generator."""
     torch.manual_seed(seed)
-    hidden, layers, nz, pack = cfg["hidden"], cfg["layers"], cfg["nz"], cfg["pack"]
-    G = mlp(nz, hidden, layers, 2, nn.ReLU).to(device)
-    D = mlp(2 * pack, hidden, layers, 1, lambda: nn.LeakyReLU(0.2)).to(device)
+    G, D = (m.to(device) for m in networks(cfg))
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg["lr_g"], betas=tuple(cfg["betas_g"]))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg["lr_d"], betas=tuple(cfg["betas_d"]))
     data = points.to(device)
-    bs = cfg["batch_size"]
+    bs, nz, pack = cfg["batch_size"], cfg["nz"], cfg["pack"]
 
     def score(x):  # PacGAN: D sees `pack` samples concatenated (a ragged tail is dropped)
         x = x[: len(x) - len(x) % pack]
         return D(x.reshape(len(x) // pack, -1)).squeeze(1)
 
-    for _ in range(cfg["steps"]):
+    for step in range(cfg["steps"]):
+        lr_factor, w = cosine_factor(cfg, step)
+        for opt, which in ((opt_g, "g"), (opt_d, "d")):
+            for group in opt.param_groups:
+                group["lr"] = cfg[f"lr_{which}"] * lr_factor
+                b1, b2 = cfg[f"betas_{which}"]
+                group["betas"] = (b1, cfg["beta2_end"] + (b2 - cfg["beta2_end"]) * w) if cfg["schedule"] == "cosine" else (b1, b2)
         real = data[torch.randint(len(data), (bs,), device=device)]
         fake = G(torch.randn(bs, nz, device=device))
         d_loss = F.softplus(-score(real)).mean() + F.softplus(score(fake.detach())).mean()
@@ -86,74 +120,135 @@ def baseline(points: torch.Tensor, cfg: dict, seed: int, n_eval: int, device: st
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        if cfg["ema_beta"] > 0:
+            beta = cfg["ema_beta"]
+            if cfg["ema_rampup"] > 0:  # StyleGAN2's ramp-up: half-life at most rampup x steps so far
+                beta = min(beta, 0.5 ** (1.0 / max((step + 1) * cfg["ema_rampup"], 1e-8)))
+            with torch.no_grad():
+                for e, p in zip(G_ema.parameters(), G.parameters()):
+                    e.lerp_(p, 1 - beta)
+    if cfg["ema_beta"] <= 0:
+        G_ema = G
     with torch.no_grad():
-        return G(torch.randn(n_eval, nz, device=device)).cpu()
+        norms = [m for m in G_ema.modules() if isinstance(m, nn.BatchNorm1d)]
+        for m in norms:  # batch statistics that match the averaged weights
+            m.reset_running_stats()
+            m.momentum = None
+        G_ema.train()
+        for _ in range(8):
+            G_ema(torch.randn(bs, nz, device=device))
+        G_ema.eval()
+        return G_ema(torch.randn(n_eval, nz, device=device)).cpu()
 
 
 # ---------------------------------------------------------------- the benchmark
 
 
-def run_dataset(name: str, args, work: Path) -> None:
+def one_run(job: dict) -> dict:
+    """Train and score one (data set, seed): ganforge's recipe and, if asked, the baseline."""
+    torch.set_num_threads(job["threads"])
+    name, seed, work = job["dataset"], job["seed"], Path(job["work"])
     data = work / f"data-{name}"
-    ganforge.get_registry().get("dataset", name)(data)  # what `ganforge data NAME` runs
-    mixture = json.loads((data / "modes.json").read_text())
-    points = read_points(data) if args.baseline else None
-    recipe = f"toy-{name}"
-    overrides = {"pack": args.pack, "progress": False, "device": args.device}
-    rows = []
-    for seed in range(args.seeds):
-        out = work / f"{name}-seed{seed}"
+    out = work / f"{name}-seed{seed}"
+    t0 = time.perf_counter()
+    run = ganforge.train(f"toy-{name}", data=data, out=out, steps=job["steps"],
+                         overrides={**job["overrides"], "seed": seed})
+    t_gf = time.perf_counter() - t0
+    # the function registered as the metric "modes" (ganforge_toy.metrics:modes)
+    scores = evaluate(out, data, metrics=[modes], n=job["n"], seed=seed)
+    row = {"dataset": name, "seed": seed, "modes": scores["modes"], "total": scores["modes_total"],
+           "hq": scores["high_quality"], "t_gf": t_gf}
+    if job["baseline"]:
+        mixture = json.loads((data / "modes.json").read_text())
         t0 = time.perf_counter()
-        run = ganforge.train(recipe, data=data, out=out, steps=args.steps, overrides={**overrides, "seed": seed})
-        t_gf = time.perf_counter() - t0
-        # the function registered as the metric "modes" (ganforge_toy.metrics:modes)
-        scores = evaluate(out, data, metrics=[modes], n=args.n, seed=seed)
-        row = {"seed": seed, "modes": scores["modes"], "hq": scores["high_quality"], "t_gf": t_gf}
-        if args.baseline:
-            t0 = time.perf_counter()
-            samples = baseline(points, run.config, seed, args.n, str(run.device))
-            row["t_pt"] = time.perf_counter() - t0
-            b = mode_coverage(samples, torch.tensor(mixture["modes"]), float(mixture["std"]))
-            row["b_modes"], row["b_hq"] = b["modes"], b["high_quality"]
-        rows.append(row)
-        line = f"  seed {seed}: ganforge {row['modes']:>2}/{scores['modes_total']} modes, {row['hq']:5.1f}% HQ ({t_gf:5.1f}s)"
-        if args.baseline:
-            line += f" | plain PyTorch {row['b_modes']:>2} modes, {row['b_hq']:5.1f}% HQ ({row['t_pt']:5.1f}s)"
-        print(line, flush=True)
+        samples = baseline(read_points(data), run.config, seed, job["n"], str(run.device))
+        row["t_pt"] = time.perf_counter() - t0
+        b = mode_coverage(samples, torch.tensor(mixture["modes"]), float(mixture["std"]))
+        row["b_modes"], row["b_hq"] = b["modes"], b["high_quality"]
+    return row
 
+
+def describe(row: dict) -> str:
+    line = (f"  {row['dataset']} seed {row['seed']}: ganforge {row['modes']:>2}/{row['total']} modes, "
+            f"{row['hq']:5.1f}% HQ ({row['t_gf']:5.1f}s)")
+    if "b_modes" in row:
+        line += f" | plain PyTorch {row['b_modes']:>2} modes, {row['b_hq']:5.1f}% HQ ({row['t_pt']:5.1f}s)"
+    return line
+
+
+def summarise(name: str, rows: list[dict], args) -> list[dict]:
     paper = PAPER[name]["PacGAN4" if args.pack == 4 else "GAN"]
     label = "PacGAN4" if args.pack == 4 else ("GAN" if args.pack == 1 else f"pack={args.pack}")
-    mean = lambda key: statistics.mean(r[key] for r in rows)  # noqa: E731
-    print(f"  mean   : ganforge {mean('modes'):4.1f} modes, {mean('hq'):5.1f}% HQ"
-          + (f" | plain PyTorch {mean('b_modes'):4.1f} modes, {mean('b_hq'):5.1f}% HQ" if args.baseline else ""))
-    print(f"  paper  : {label} {paper[0]:4.1f} modes, {paper[1]:5.1f}% HQ (PacGAN table 2, longer training)")
+    stat = lambda key: (statistics.mean(r[key] for r in rows), statistics.pstdev(r[key] for r in rows))  # noqa: E731
+    (m, m_sd), (hq, hq_sd) = stat("modes"), stat("hq")
+    print(f"{name}, {len(rows)} seeds:")
+    print(f"  mean   : ganforge {m:4.1f} ± {m_sd:.1f} modes, {hq:5.1f} ± {hq_sd:.1f}% HQ"
+          + (f" | plain PyTorch {stat('b_modes')[0]:4.1f} modes, {stat('b_hq')[0]:5.1f}% HQ" if args.baseline else ""))
+    print(f"  paper  : {label} {paper[0]:4.1f} modes, {paper[1]:5.1f}% HQ (PacGAN table 2, 400 epochs)")
     if args.baseline:
         ratio = sum(r["t_gf"] for r in rows) / sum(r["t_pt"] for r in rows)
         print(f"  time   : ganforge / plain PyTorch = {ratio:.2f} (training; ganforge also writes checkpoints and previews)")
+    setting = f"{len(rows)} seeds, {args.steps} steps" + "".join(f", {k}={v}" for k, v in args.set)
+    return [row(f"toy: {name}", f"{label}: modes / % high quality (mean)", f"{m:.1f} / {hq:.1f}",
+                f"PacGAN {label}: {paper[0]} / {paper[1]}", setting)]
+
+
+def parse_set(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, not {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    p.add_argument("--steps", type=int, default=3000, help="generator steps per run (default 3000, the recipes' own)")
+    p.add_argument("--steps", type=int, default=None, help="generator steps per run (default: the recipe's)")
     p.add_argument("--pack", type=int, default=1, help="PacGAN packing degree (1: plain GAN, 4: PacGAN4)")
+    p.add_argument("--set", action="append", type=parse_set, default=[], metavar="KEY=VALUE",
+                   help="any other recipe option (JSON values), as `ganforge train --set`")
     p.add_argument("-n", type=int, default=2500, help="generated points scored (PacGAN: 2500)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel, one process each")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
     p.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the plain-PyTorch GAN")
     p.add_argument("--out", help="keep the runs here (default: a temporary folder)")
+    p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.steps is None:
+        args.steps = ganforge.get_registry().get("recipe", "toy-ring").defaults["steps"]
 
     print(f"PacGAN mode-collapse benchmark: {args.seeds} seeds, {args.steps} steps, pack {args.pack}, "
-          f"{args.n} points, device {args.device}")
+          f"{args.n} points, device {args.device}, {args.jobs} parallel runs" + "".join(f", {k}={v}" for k, v in args.set),
+          flush=True)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.out) if args.out else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
+        overrides = {"pack": args.pack, "progress": False, "device": args.device, **dict(args.set)}
+        jobs = []
         for name in args.datasets:
-            print(f"{name}:")
-            run_dataset(name, args, work)
+            ganforge.get_registry().get("dataset", name)(work / f"data-{name}")  # what `ganforge data NAME` runs
+            jobs += [{"dataset": name, "seed": seed, "work": str(work), "steps": args.steps, "overrides": overrides,
+                      "n": args.n, "baseline": args.baseline, "threads": args.threads} for seed in range(args.seeds)]
+        results = []
+        if args.jobs > 1:
+            with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+                for result in pool.imap_unordered(one_run, jobs):
+                    print(describe(result), flush=True)
+                    results.append(result)
+        else:
+            for job in jobs:
+                results.append(one_run(job))
+                print(describe(results[-1]), flush=True)
+        for name in args.datasets:
+            rows += summarise(name, sorted((r for r in results if r["dataset"] == name), key=lambda r: r["seed"]), args)
+    write_rows(args.json, rows)
     return 0
 
 

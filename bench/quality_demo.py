@@ -28,6 +28,7 @@ from PIL import Image
 from torch import nn
 
 import ganforge
+from report import row, write_rows
 
 
 def _load_folder(root: Path, classes: list[str], size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,6 +119,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=50, help="samples per class")
     p.add_argument("--min-accuracy", type=float, default=None, help="exit 1 when the mean is below this")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -150,6 +152,8 @@ def main(argv=None) -> int:
         print(f"  {c:10s} {a:.2f}")
     print(f"  {'mean':10s} {mean:.3f}")
     print(json.dumps({"judge_accuracy": acc, "class_accuracy": scores, "mean": mean}))
+    write_rows(args.json, [row("image: demo", "class accuracy, 50 per class (judge CNN)", f"{mean:.3f}",
+                               f"judge on real: {acc:.3f}; bar 0.9", "ganforge demo, 2,400 steps")])
     if args.min_accuracy is not None and mean < args.min_accuracy:
         print(f"below the bar of {args.min_accuracy}", file=sys.stderr)
         return 1

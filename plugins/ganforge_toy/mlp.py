@@ -1,4 +1,8 @@
-"""MLP generator and discriminator for low-dimensional points (PacGAN's 2-D experiments)."""
+"""MLP generator and discriminator for low-dimensional points (PacGAN's 2-D experiments).
+
+PacGAN's networks (its code, after VEEGAN): a generator of four 400-unit ReLU layers with
+batch norm, and a discriminator of three 200-unit maxout layers (5 pieces each).
+"""
 
 from __future__ import annotations
 
@@ -14,20 +18,27 @@ import ganforge
 class MLPConfig:
     dim: int = 2          # data dimension (from the data)
     nz: int = 2
-    hidden: int = 400
-    layers: int = 3
+    hidden: int = 400     # generator width
+    layers: int = 4       # generator hidden layers
+    g_norm: str = "batch"  # batch | none
+    d_hidden: int = 200
+    d_layers: int = 3
+    d_maxout: int = 5     # maxout pieces per discriminator unit; 0 = LeakyReLU(0.2)
     pack: int = 1         # PacGAN: D judges `pack` samples at once
     cond_dim: int = 0
     conditional: bool = False
 
 
-def _mlp(n_in: int, hidden: int, layers: int, n_out: int, act) -> nn.Sequential:
-    mods, width = [], n_in
-    for _ in range(layers):
-        mods += [nn.Linear(width, hidden), act()]
-        width = hidden
-    mods.append(nn.Linear(width, n_out))
-    return nn.Sequential(*mods)
+class Maxout(nn.Module):
+    """A linear layer of ``n_out`` units, each the maximum of ``pieces`` linear pieces."""
+
+    def __init__(self, n_in: int, n_out: int, pieces: int):
+        super().__init__()
+        self.pieces = pieces
+        self.linear = nn.Linear(n_in, n_out * pieces)
+
+    def forward(self, x):
+        return self.linear(x).unflatten(1, (-1, self.pieces)).amax(2)
 
 
 class Generator(ganforge.Generator):
@@ -35,9 +46,19 @@ class Generator(ganforge.Generator):
 
     def __init__(self, cfg: MLPConfig):
         super().__init__()
+        if cfg.g_norm not in ("batch", "none"):
+            raise ganforge.GanforgeError(f"g_norm must be 'batch' or 'none', not {cfg.g_norm!r}")
         self.cfg = cfg
-        extra = cfg.cond_dim if cfg.conditional else 0
-        self.net = _mlp(cfg.nz + extra, cfg.hidden, cfg.layers, cfg.dim, nn.ReLU)
+        width = cfg.nz + (cfg.cond_dim if cfg.conditional else 0)
+        mods = []
+        for _ in range(cfg.layers):
+            if cfg.g_norm == "batch":  # the norm's shift does the bias's work
+                mods += [nn.Linear(width, cfg.hidden, bias=False), nn.BatchNorm1d(cfg.hidden)]
+            else:
+                mods.append(nn.Linear(width, cfg.hidden))
+            mods.append(nn.ReLU())
+            width = cfg.hidden
+        self.net = nn.Sequential(*mods, nn.Linear(width, cfg.dim))
 
     def forward(self, z, cond=None):
         return self.net(z if cond is None else torch.cat([z, cond], 1))
@@ -49,8 +70,15 @@ class Discriminator(ganforge.Discriminator):
     def __init__(self, cfg: MLPConfig):
         super().__init__()
         self.cfg = cfg
-        extra = cfg.cond_dim if cfg.conditional else 0
-        self.net = _mlp((cfg.dim + extra) * cfg.pack, cfg.hidden, cfg.layers, 1, lambda: nn.LeakyReLU(0.2))
+        width = (cfg.dim + (cfg.cond_dim if cfg.conditional else 0)) * cfg.pack
+        mods = []
+        for _ in range(cfg.d_layers):
+            if cfg.d_maxout > 0:
+                mods.append(Maxout(width, cfg.d_hidden, cfg.d_maxout))
+            else:
+                mods += [nn.Linear(width, cfg.d_hidden), nn.LeakyReLU(0.2)]
+            width = cfg.d_hidden
+        self.net = nn.Sequential(*mods, nn.Linear(width, 1))
 
     def forward(self, x, cond=None):
         if cond is not None:

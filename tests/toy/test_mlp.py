@@ -1,0 +1,46 @@
+"""The toy plugin's PacGAN networks: maxout discriminator, batch-norm generator, packing."""
+
+import pytest
+import torch
+
+from ganforge import GanforgeError
+from ganforge_toy.mlp import Discriminator, Generator, Maxout, MLPConfig
+
+
+def test_maxout_takes_the_largest_piece_of_each_unit():
+    layer = Maxout(2, 3, pieces=4)
+    x = torch.randn(5, 2)
+    pieces = layer.linear(x).reshape(5, 3, 4)  # unit u's pieces are outputs 4u .. 4u+3
+    assert torch.equal(layer(x), pieces.max(2).values)
+
+
+def test_pacgan_networks_by_default():
+    cfg = MLPConfig()
+    G, D = Generator(cfg), Discriminator(cfg)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules()) == 4
+    assert [m.linear.out_features for m in D.modules() if isinstance(m, Maxout)] == [1000, 1000, 1000]
+    assert G(torch.randn(7, 2)).shape == (7, 2)
+    assert D(torch.randn(7, 2)).shape == (7,)
+
+
+def test_plain_options_drop_batch_norm_and_maxout():
+    cfg = MLPConfig(g_norm="none", d_maxout=0, d_hidden=16, d_layers=2)
+    G, D = Generator(cfg), Discriminator(cfg)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in G.modules())
+    assert not any(isinstance(m, Maxout) for m in D.modules())
+    assert sum(isinstance(m, torch.nn.LeakyReLU) for m in D.modules()) == 2
+
+
+def test_packing_scores_groups_and_gives_each_sample_its_group_score():
+    D = Discriminator(MLPConfig(pack=4, d_hidden=8))
+    x = torch.randn(10, 2)  # two full groups; the ragged tail of 2 is dropped
+    scores = D(x)
+    assert scores.shape == (8,)
+    assert torch.equal(scores[:4], scores[0].repeat(4)) and scores[0] != scores[4]
+    with pytest.raises(GanforgeError, match="pack=4 needs batches of at least 4"):
+        D(torch.randn(3, 2))
+
+
+def test_unknown_norm_is_an_error():
+    with pytest.raises(GanforgeError, match="g_norm must be 'batch' or 'none'"):
+        Generator(MLPConfig(g_norm="layer"))

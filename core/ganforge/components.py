@@ -128,6 +128,11 @@ class Modality:
     #: metrics ``ganforge evaluate`` computes when the user names none
     default_metrics: tuple[str, ...] = ("fd", "kid", "prc")
 
+    #: the ``feature_space`` spec the label classifier of class-acc and inception-score
+    #: uses when the user gives no ``--features`` (None: the default feature space); a
+    #: modality whose default space is not trained on labels names its label-trained one
+    classifier_features: str | None = None
+
     def feature_space(self, real: SampleSet, spec: str | None = None):
         """The feature space metrics compare samples in: ``(name, extract)`` where
         ``extract(x: Tensor) -> Tensor[B, F]`` maps a batch in model tensor space to

@@ -79,7 +79,9 @@ def _wav_shortfall(file: Path) -> str | None:
 class AudioModality(ganforge.Modality):
     result_kind = "audio"
     file_kind = "WAV"
-    default_metrics = ("fd", "kid", "nn-distance")
+    default_metrics = ("fd", "kid", "nn-distance", "inception-score")
+    #: class-acc and inception-score judge with a log-mel CNN trained on the data's labels
+    classifier_features = "trained"
     generation_options = ("save_spectrograms",)
 
     # ------------------------------------------------------------------ options
@@ -299,8 +301,14 @@ class AudioModality(ganforge.Modality):
 
     def feature_space(self, real, spec: str | None = None):
         """``(name, extract)``: the built-in spectral statistics (default, spec None or
-        "spectral"), or a TorchScript network mapping [B, C, L] waveforms to [B, F]
-        features (spec: the path of its .pt file)."""
+        "spectral"), a log-mel CNN trained on ``real``'s class labels (spec "trained"; the
+        label classifier's space, see :mod:`ganforge_audio.classifier`), or a TorchScript
+        network mapping [B, C, L] waveforms to [B, F] features (spec: the path of its .pt
+        file)."""
+        if spec in ("trained", "cnn"):
+            from .classifier import trained_feature_space
+
+            return trained_feature_space(real, self.to_waveform, self.sample_rate)
         if spec in (None, "", "spectral", "default"):
             def extract(x: torch.Tensor) -> torch.Tensor:
                 # spectrograms (SpecGAN's real data) are decoded first, so real and generated
@@ -315,7 +323,7 @@ class AudioModality(ganforge.Modality):
         if not file.is_file():
             raise ganforge.GanforgeError(
                 f"feature network {file} does not exist; give the path of a TorchScript .pt file "
-                "(waveform batch [B, C, L] -> features [B, F]) or 'spectral'")
+                "(waveform batch [B, C, L] -> features [B, F]), 'spectral' or 'trained'")
         try:
             net = torch.jit.load(str(file), map_location="cpu").eval()
         except Exception as e:

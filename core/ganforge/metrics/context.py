@@ -55,6 +55,8 @@ class EvalContext:
       for another count. Conditional runs are given the conditions of the real subset
       (its class mix, or its captions as prompts), so real and generated sets match.
     - ``ctx.features()``: ``(space_name, real_feats, fake_feats)``, float [N, F]
+    - ``ctx.classifier()``: a :class:`LabelClassifier` of the data's classes, trained on
+      its real labels once (``ctx.has_labels`` says whether the data has classes)
     """
 
     def __init__(self, pipeline, data_path, options: dict | None = None, n: int | None = None,
@@ -74,6 +76,7 @@ class EvalContext:
         self._real_class_names: list[str] = []
         self._generated: dict[int, torch.Tensor] = {}
         self._features = None
+        self._classifier = None
         self.feature_space: str | None = None  # set once features were computed
         self.feature_judges: str | None = None  # what that space can judge, when it says
 
@@ -145,10 +148,28 @@ class EvalContext:
         """``n`` real samples (default ``ctx.n``, at most all of them) in model space."""
         return self.real.batch(self.real_indices(n))["x"]
 
-    def _real_batches(self, n: int | None = None):
-        index = self.real_indices(n)
+    def real_batches(self, index: torch.Tensor | None = None):
+        """Real samples in model space, in batches of ``batch_size``: those of ``index``
+        (default ``ctx.real_indices()``)."""
+        index = self.real_indices() if index is None else index
         for s in range(0, len(index), self.batch_size):
             yield self.real.batch(index[s:s + self.batch_size])["x"]
+
+    # ------------------------------------------------------------------ label classifier
+
+    @property
+    def has_labels(self) -> bool:
+        """Whether the evaluation data has at least two classes (class sub-folders)."""
+        labels = self.real.fields.get("label")
+        return isinstance(labels, torch.Tensor) and len(self._real_class_names) >= 2
+
+    def classifier(self, what: str = "a classifier of the real labels") -> "LabelClassifier":
+        """The classifier of the evaluation data's classes, trained on its real labels once
+        per context (class-acc and inception-score share it); ``what`` names the metric
+        in the error raised when the data has no class sub-folders."""
+        if self._classifier is None:
+            self._classifier = LabelClassifier(self, what)
+        return self._classifier
 
     # ------------------------------------------------------------------ generated data
 
@@ -225,7 +246,7 @@ class EvalContext:
             self.feature_judges = _judges(extract)
             fake = self.fake
             with torch.no_grad():
-                real_feats = torch.cat([_features(extract, x) for x in self._real_batches()])
+                real_feats = torch.cat([_features(extract, x) for x in self.real_batches()])
                 fake_feats = torch.cat([_features(extract, fake[s:s + self.batch_size])
                                         for s in range(0, len(fake), self.batch_size)])
             self._features = (str(name), real_feats, fake_feats)
@@ -291,15 +312,15 @@ def prc(ctx: EvalContext) -> dict:
 
 
 
-#: class-acc: at most this many real samples train its classifier, at most this many
-#: more (a held-out fifth of the data) measure the classifier's own accuracy
+#: the label classifier (class-acc, inception-score): at most this many real samples
+#: train it, at most this many more (a held-out fifth of the data) measure its own accuracy
 CLASSIFIER_TRAIN_MAX = 10000
 CLASSIFIER_HELD_MAX = 2000
 CLASSIFIER_STEPS = 600
 
 
 class _Probe(torch.nn.Module):
-    """A small MLP on standardised features: the class-acc classifier's head."""
+    """A small MLP on standardised features: the label classifier's head."""
 
     def __init__(self, mean, std, n_classes, hidden=256):
         super().__init__()
@@ -312,68 +333,169 @@ class _Probe(torch.nn.Module):
         return self.net((f.float() - self.mean) / self.std)
 
 
+class LabelClassifier:
+    """A classifier of samples into the evaluation data's classes, trained on its real labels.
+
+    Made by :meth:`EvalContext.classifier` (once per context; class-acc and
+    inception-score share it). A seeded fifth of the real data is held out; the
+    modality's classifier feature space (``modality.feature_space(train, spec)`` with
+    ``spec`` the user's ``--features``, else ``modality.classifier_features``) is fitted
+    on the rest, and a small MLP on those features learns the labels.
+
+    - ``logits(x)`` / ``probs(x)``: [N, C] for a batch in model space (or any tensor
+      the feature space accepts), computed in batches of the context's batch size
+    - ``accuracy``: its accuracy on the held-out real samples (the judge's own ceiling)
+    - ``class_names``, ``n_classes``, ``space`` (the feature space's name),
+      ``description`` (one line: what it is, trained and tested on how many samples)
+    - ``train_index`` / ``held_index``: the real samples it was trained / tested on
+    """
+
+    def __init__(self, ctx: "EvalContext", what: str = "a classifier of the real labels"):
+        from .networks import fit_feature_network
+        from ..components import SampleSet
+
+        real = ctx.real
+        labels = real.fields.get("label")
+        names = ctx.class_names
+        if not isinstance(labels, torch.Tensor) or len(names) < 2:
+            raise GanforgeError(f"{what} needs labelled data: put each class of {ctx.data_path} in its own "
+                                f"sub-folder (at least 2)")
+        if len(real) < 10:
+            raise GanforgeError(f"{what} needs at least 10 labelled samples in {ctx.data_path} (found {len(real)})")
+        self.class_names = list(names)
+        self.n_classes = len(names)
+        self._batch_size = ctx.batch_size
+        # a seeded split: a fifth held out to measure the classifier itself
+        order = torch.randperm(len(real), generator=torch.Generator().manual_seed(ctx.seed + 1))
+        n_held = min(max(2, len(real) // 5), CLASSIFIER_HELD_MAX)
+        self.held_index = order[:n_held].sort().values
+        self.train_index = order[n_held:n_held + CLASSIFIER_TRAIN_MAX].sort().values
+        fields = {k: (v[self.train_index] if isinstance(v, torch.Tensor) else [v[i] for i in self.train_index.tolist()])
+                  for k, v in real.fields.items()}
+        train_set = SampleSet(fields, to_model=real.to_model)
+        modality = ctx.modality
+        spec = ctx.options.get("features") or getattr(modality, "classifier_features", None)
+        self.space, self._extract = modality.feature_space(train_set, spec)
+        self.space = str(self.space)
+
+        f_train, f_held = self.embed(ctx.real_batches(self.train_index)), self.embed(ctx.real_batches(self.held_index))
+        y_train, y_held = labels[self.train_index].long(), labels[self.held_index].long()
+        mean, std = f_train.mean(0), f_train.std(0).clamp_min(1e-6)
+        n_classes = self.n_classes
+        self.probe = fit_feature_network(lambda: _Probe(mean, std, n_classes), f_train, y_train,
+                                         steps=int(ctx.options.get("class_acc_steps", CLASSIFIER_STEPS)),
+                                         batch_size=128, lr=1e-3, weight_decay=1e-4, seed=ctx.seed)
+        with torch.no_grad():
+            self.accuracy = float((self.probe(f_held).argmax(1) == y_held).double().mean())
+        self.description = (f"MLP on {self.space}, trained on {len(self.train_index)} real samples, "
+                            f"tested on {len(self.held_index)}")
+
+    def embed(self, batches) -> torch.Tensor:
+        """Features [N, F] of a tensor of samples, or of an iterable of batches."""
+        if isinstance(batches, torch.Tensor):
+            x = batches
+            batches = (x[s:s + self._batch_size] for s in range(0, len(x), self._batch_size))
+        with torch.no_grad():
+            return torch.cat([_features(self._extract, b) for b in batches]).float()
+
+    def logits(self, x) -> torch.Tensor:
+        with torch.no_grad():
+            return self.probe(self.embed(x))
+
+    def probs(self, x) -> torch.Tensor:
+        return torch.softmax(self.logits(x).double(), dim=1)
+
+
 def class_acc(ctx: EvalContext) -> dict:
     """Class accuracy of a label-conditioned run: does a sample made for class c look like c?
 
-    A classifier is trained on the real data's labels: the modality's feature space
-    fitted on four fifths of the real data (the image plugin's is then a CNN trained on
-    those labels), and a small MLP on its features. Its accuracy on the held-out fifth is
-    the ceiling (``class_acc_ceiling``): a generator cannot be judged better than the
-    judge. Then it classifies the generated samples, each made for a known class:
-    ``class_acc`` overall, ``class_acc[NAME]`` per class; chance is 1 / classes.
+    A classifier is trained on the real data's labels (:class:`LabelClassifier`: the
+    modality's feature space fitted on four fifths of the real data, the image
+    plugin's then a CNN trained on those labels, and a small MLP on its features). Its
+    accuracy on the held-out fifth is the ceiling (``class_acc_ceiling``): a generator
+    cannot be judged better than the judge. Then it classifies the generated samples,
+    each made for a known class: ``class_acc`` overall, ``class_acc[NAME]`` per class;
+    chance is 1 / classes.
     """
-    from .networks import fit_feature_network
-    from ..components import SampleSet
-
     if _condition_key(ctx.pipeline) != "label":
         raise GanforgeError("class-acc needs a class-conditional run (trained on class sub-folders)")
-    real = ctx.real
-    labels = real.fields.get("label")
-    names = ctx.class_names
-    if not isinstance(labels, torch.Tensor) or len(names) < 2:
-        raise GanforgeError(f"class-acc needs at least 2 classes as sub-folders of {ctx.data_path}")
-    if len(real) < 10:
-        raise GanforgeError(f"class-acc needs at least 10 labelled samples in {ctx.data_path} (found {len(real)})")
-    n_classes = len(names)
-    # a seeded split: a fifth held out to measure the classifier itself
-    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(ctx.seed + 1))
-    n_held = min(max(2, len(real) // 5), CLASSIFIER_HELD_MAX)
-    held_idx = order[:n_held].sort().values
-    train_idx = order[n_held:n_held + CLASSIFIER_TRAIN_MAX].sort().values
-    fields = {k: (v[train_idx] if isinstance(v, torch.Tensor) else [v[i] for i in train_idx.tolist()])
-              for k, v in real.fields.items()}
-    train_set = SampleSet(fields, to_model=real.to_model)
-    space, extract = ctx.modality.feature_space(train_set, ctx.options.get("features"))
-
-    def embed(index=None, x=None):
-        with torch.no_grad():
-            if x is None:
-                parts = [real.batch(index[s:s + ctx.batch_size])["x"] for s in range(0, len(index), ctx.batch_size)]
-            else:
-                parts = [x[s:s + ctx.batch_size] for s in range(0, len(x), ctx.batch_size)]
-            return torch.cat([_features(extract, p) for p in parts]).float()
-
-    f_train, f_held = embed(train_idx), embed(held_idx)
-    y_train, y_held = labels[train_idx].long(), labels[held_idx].long()
-    mean, std = f_train.mean(0), f_train.std(0).clamp_min(1e-6)
-    probe = fit_feature_network(lambda: _Probe(mean, std, n_classes), f_train, y_train,
-                                steps=int(ctx.options.get("class_acc_steps", CLASSIFIER_STEPS)),
-                                batch_size=128, lr=1e-3, weight_decay=1e-4, seed=ctx.seed)
-    with torch.no_grad():
-        ceiling = float((probe(f_held).argmax(1) == y_held).double().mean())
-        fake_y = ctx.generated_labels()
-        hit = probe(embed(x=ctx.fake)).argmax(1) == fake_y
+    judge = ctx.classifier("class-acc")
+    fake_y = ctx.generated_labels()
+    hit = judge.logits(ctx.fake).argmax(1) == fake_y
     out: dict[str, Any] = {
         "class_acc": float(hit.double().mean()),
-        "class_acc_ceiling": ceiling,
-        "class_acc_chance": 1.0 / n_classes,
+        "class_acc_ceiling": judge.accuracy,
+        "class_acc_chance": 1.0 / judge.n_classes,
     }
-    for c, name in enumerate(names):
+    for c, name in enumerate(judge.class_names):
         mine = fake_y == c
         if mine.any():
             out[f"class_acc[{name}]"] = float(hit[mine].double().mean())
-    out["class_acc_classifier"] = f"MLP on {space}, trained on {len(train_idx)} real samples, tested on {len(held_idx)}"
+    out["class_acc_classifier"] = judge.description
     return out
+
+
+def _is_splits(ctx: EvalContext, n: int, n_classes: int) -> int:
+    """Splits for the inception score: ``is_splits`` if set, else 10, fewer so that each
+    split holds at least 10 samples per class (p(y) is estimated within a split)."""
+    if ctx.options.get("is_splits") is not None:
+        return max(1, int(ctx.options["is_splits"]))
+    return max(1, min(10, n // (10 * n_classes)))
+
+
+def inception_score(ctx: EvalContext) -> dict:
+    """Classifier inception score of the generated samples, with the real data's beside it.
+
+    ``exp(E_x KL(p(y|x) || p(y)))`` (Salimans et al. 2016) with ``p(y|x)`` from a
+    classifier trained on the evaluation data's own labels (:class:`LabelClassifier`),
+    as the WaveGAN paper does with its SC09 digit classifier: high when each sample is
+    clearly one class and all classes occur, 1 when everything looks like one class
+    (or like none). At most the number of classes. Reported with:
+
+    - ``inception_score_real``: the same classifier on as many real samples (both sets
+      are cut to ``min(n, real samples)``), the ceiling a generator can reach with this
+      judge (the classifier saw four fifths of them in training, so it is a little
+      optimistic);
+    - ``inception_score_classifier_acc``: the classifier's accuracy on held-out real
+      samples: a judge that cannot tell the classes apart makes every score near 1;
+    - ``inception_score_top_class``: the class it sees most in the generated samples
+      and its share (a collapsed generator makes one class);
+    - mean and std over ``inception_score_splits`` splits (10, fewer when each split
+      would hold under 10 samples per class; option ``is_splits``).
+
+    Works for any run, conditional or not, evaluated on data with class sub-folders.
+    """
+    from .distances import inception_score as score
+
+    judge = ctx.classifier("inception-score")
+    # as many real as generated samples, in as many splits: the score depends on both
+    n = min(ctx.n, len(ctx.real))
+    splits = _is_splits(ctx, n, judge.n_classes)
+    # splits of a seeded shuffle: samples come grouped by class (a conditional run's
+    # conditions, a data set read folder by folder), and a split of one class scores 1
+    fake = ctx.fake[:n]
+    p_fake = judge.probs(fake)
+    p_fake = p_fake[torch.randperm(len(p_fake), generator=torch.Generator().manual_seed(ctx.seed + 2))]
+    p_real = judge.probs(ctx.real_batches(ctx.real_indices(n)))
+    mean, std = score(p_fake, splits)
+    real_mean, real_std = score(p_real, splits)
+    counts = torch.bincount(p_fake.argmax(1), minlength=judge.n_classes)
+    top = int(counts.argmax())
+    return {
+        "inception_score": mean,
+        "inception_score_std": std,
+        "inception_score_real": real_mean,
+        "inception_score_real_std": real_std,
+        "inception_score_max": float(judge.n_classes),
+        "inception_score_n": n,
+        "inception_score_splits": splits,
+        "inception_score_top_class": f"{judge.class_names[top]} ({counts[top] / len(fake):.0%} of generated)",
+        "inception_score_classifier_acc": judge.accuracy,
+        "inception_score_classifier": judge.description,
+    }
+
+
+inception_score.needs_labels = True  # a default metric that evaluate skips on data without classes
 
 
 # ---------------------------------------------------------------------- evaluate
@@ -416,6 +538,13 @@ def evaluate(pipeline, data_path, metrics: Sequence[str | Callable] | None = Non
     resolved = [_resolve(m) for m in names]  # every name checked before anything is computed
     ctx = EvalContext(pipeline, data_path, options=options, n=n, seed=seed, batch_size=batch_size)
     out: dict[str, Any] = {}
+    if not metrics:
+        # a default metric that needs class labels (inception-score) is left out, with a
+        # note, on data without class sub-folders; named with --metric, it is an error
+        skipped = [name for name, fn in resolved if getattr(fn, "needs_labels", False) and not ctx.has_labels]
+        if skipped:
+            resolved = [(name, fn) for name, fn in resolved if name not in skipped]
+            out["skipped"] = f"{', '.join(skipped)} (needs class sub-folders in {ctx.data_path})"
     for name, fn in resolved:
         result = fn(ctx)
         if not isinstance(result, dict):

@@ -11,6 +11,8 @@ References:
   ``k(x, y) = (x.y / F + 1)^3``, averaged over random subsets (as torchmetrics/clean-fid).
 - Precision/recall: Kynkaanniemi et al. 2019; density/coverage: Naeem et al. 2020,
   k-nearest-neighbour balls around real (and, for recall, generated) features.
+- Inception score (Salimans et al. 2016) takes class probabilities [N, C] instead:
+  ``exp(E_x KL(p(y|x) || p(y)))``, mean and std over splits.
 """
 
 from __future__ import annotations
@@ -213,3 +215,34 @@ def precision_recall_density_coverage(real, fake, k: int = 5, chunk: int = 1024)
         "density": float(inside_count.mean() / k),
         "coverage": float(covered.double().mean()),
     }
+
+
+def inception_score(probs, splits: int = 10) -> tuple[float, float]:
+    """Inception score of class probabilities ``probs`` [N, C]: mean and std over splits.
+
+    ``exp(mean_x KL(p(y|x) || p(y)))`` with ``p(y)`` the mean of ``p(y|x)`` within each of
+    ``splits`` consecutive, equal-as-possible parts of the set (Salimans et al. 2016; the
+    usual 10 splits). It is 1 when every sample gets the same distribution (one class
+    for everything, or no confident class for anything) and at most C, reached when
+    every sample is one class with certainty and the classes are equally frequent.
+    Fewer samples per split estimate ``p(y)`` worse and bias the score down: compare
+    figures only at the same N and splits. The std is 0 for one split.
+    """
+    p = torch.as_tensor(probs).detach().to("cpu", torch.float64)
+    if p.dim() != 2 or p.shape[1] < 1:
+        raise GanforgeError(f"inception_score needs class probabilities [N, C]; got shape {tuple(p.shape)}")
+    if len(p) < 1:
+        raise GanforgeError("inception_score needs at least one sample")
+    if not torch.isfinite(p).all() or (p < 0).any():
+        raise GanforgeError("inception_score: the class probabilities contain NaN, inf or negative values")
+    p = p / p.sum(1, keepdim=True).clamp_min(1e-300)
+    splits = max(1, min(int(splits), len(p)))
+    scores = []
+    for part in torch.tensor_split(p, splits):
+        marginal = part.mean(0, keepdim=True)
+        # 0 * log 0 = 0: xlogy
+        kl = (torch.special.xlogy(part, part) - torch.special.xlogy(part, marginal)).sum(1)
+        scores.append(torch.exp(kl.mean()))
+    scores = torch.stack(scores)
+    std = float(scores.std(unbiased=False)) if len(scores) > 1 else 0.0
+    return float(scores.mean()), std

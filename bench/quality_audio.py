@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 
 import ganforge
+from report import row, write_rows
 from ganforge.metrics import EvalContext, inception_score, inception_score_of
 
 
@@ -159,7 +160,11 @@ def main() -> None:
     parser.add_argument("--gl-iters", dest="gl_iters", default="16,32,64,128")
     parser.add_argument("-n", type=int, default=0, help="clips to score (default: as many as the data has)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a smoke test: 20 steps, 40 short clips (figures meaningless)")
+    parser.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.clips, args.length, args.gl_iters = "20", 40, 4096, "16"
     torch.set_num_threads(args.threads)
 
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="quality_audio_"))
@@ -223,6 +228,19 @@ def main() -> None:
         results["picture"] = str(png)
         print(f"\nspectrograms: {png} (rows: real, one per class; then {', '.join(fakes)})")
     (work / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    rows = []
+    setting = f"d={args.model_dim}, batch {args.batch}, {args.length} samples"
+    for recipe, infos in results["recipes"].items():
+        for info in infos:
+            rows.append(row("audio: tones by timbre", f"{recipe}: classifier inception score",
+                            f"{info['inception_score']:.2f} ± {info['inception_score_std']:.2f}",
+                            f"real clips {info['inception_score_real']:.2f} (max {info['inception_score_max']:.0f}); "
+                            f"judge acc {info['inception_score_classifier_acc']:.2f}",
+                            f"{info['steps']} steps, {info['wall_s']} s, {setting}"))
+    for r in results.get("griffin_lim", []):
+        rows.append(row("audio: tones by timbre", f"specgan + Griffin-Lim {r['iters']} iterations: IS",
+                        f"{r['is']:.2f}", f"real {r['is_real']:.2f}", f"{r['s_per_audio_s']:.4f} s per audio second"))
+    write_rows(args.json, rows)
     print(f"results: {work / 'results.json'}")
     if not args.out and not args.keep:
         print(f"(work folder {work} kept for the picture; remove it when done)")

@@ -123,6 +123,11 @@ class _Growing(nn.Module):
         self.top = top
         self.register_buffer("level", torch.tensor(top, dtype=torch.long))  # log2 of the current resolution
         self.register_buffer("alpha", torch.tensor(1.0))
+        # the two values on the host: reading the buffers back in every forward would make
+        # the CPU wait for the GPU (about 5 stalls a training step). Kept with the buffers'
+        # version counters, so any in-place change (set_progress, a loaded state, EMA's
+        # buffer copy, a user's fill_) is seen.
+        self._host_state: tuple | None = None
 
     def set_progress(self, progress) -> None:
         config = progress.config
@@ -133,11 +138,16 @@ class _Growing(nn.Module):
                 f"to image_size {2 ** self.top}; set that phase's length to 0 (--set steps_{resolution}=0 or "
                 f"fade_{resolution}=0)")
         fade = bool(config.get("fade", False)) and resolution > 4
-        self.level.fill_(int(math.log2(resolution)))
-        self.alpha.fill_(progress.phase_fraction if fade else 1.0)
+        level, alpha = int(math.log2(resolution)), float(progress.phase_fraction if fade else 1.0)
+        self.level.fill_(level)
+        self.alpha.fill_(alpha)
+        self._host_state = (level, alpha, self.level._version, self.alpha._version)
 
-    def _state(self):
-        return int(self.level), self.alpha
+    def _state(self) -> tuple[int, float]:
+        cached = self._host_state
+        if cached is None or cached[2:] != (self.level._version, self.alpha._version):
+            cached = self._host_state = (int(self.level), float(self.alpha), self.level._version, self.alpha._version)
+        return cached[0], cached[1]
 
 
 class Generator(_Growing, ganforge.Generator):
@@ -181,7 +191,7 @@ class Generator(_Growing, ganforge.Generator):
         else:
             new = self.to_rgb[str(level)](self._block(level, h))
             old = F.interpolate(self.to_rgb[str(level - 1)](h), scale_factor=2, mode="nearest")
-            img = torch.lerp(old, new, alpha.to(new.dtype))
+            img = torch.lerp(old, new, alpha)
         if level < self.top:  # the data's size, as the official code's lod upscaling
             img = F.interpolate(img, scale_factor=2 ** (self.top - level), mode="nearest")
         return img
@@ -226,7 +236,7 @@ class Discriminator(_Growing, ganforge.Discriminator):
         if level > 2:
             h = self._block(level, h)
             old = _act(self.from_rgb[str(level - 1)](F.avg_pool2d(x, 2)))
-            h = torch.lerp(old, h, alpha.to(h.dtype))
+            h = torch.lerp(old, h, alpha)
         for lv in range(level - 1, 2, -1):
             h = self._block(lv, h)
         h = _act(self.conv4(minibatch_stddev(h)))

@@ -67,6 +67,26 @@ def test_fade_blends_the_old_and_the_new_resolution():
         assert not torch.allclose(G(z), old_g, atol=1e-3)
 
 
+def test_forward_reads_buffers_changed_in_place_and_loaded():
+    # the host copy of level/alpha (no GPU stall per forward) must follow every change
+    torch.manual_seed(0)
+    cfg = PGGANConfig(image_size=16, nz=8, width=4, width_max=8)
+    G = Generator(cfg)
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        G.set_progress(progress(16, True, step=0))
+        at_zero = G(z)
+        G.alpha.fill_(1.0)  # a user's (or the EMA's buffer copy's) in-place change
+        at_one = G(z)
+        assert not torch.allclose(at_zero, at_one, atol=1e-4)
+        G.load_state_dict({**G.state_dict(), "alpha": torch.tensor(0.0)})
+        assert torch.allclose(G(z), at_zero)
+        G.set_progress(progress(8, False))
+        other = Generator(cfg)
+        other.load_state_dict(G.state_dict())  # level 3 arrives by loading only
+        assert torch.allclose(other(z), G(z))
+
+
 def test_building_blocks():
     x = torch.randn(8, 5, 4, 4) * 3
     assert torch.allclose(pixel_norm(x).square().mean(1), torch.ones(8, 4, 4), atol=1e-4)

@@ -2,7 +2,7 @@
 
 from ganforge.testing import dataset, parametrize_with_checks
 
-TOY = {"hidden": 8, "layers": 1, "batch_size": 8}
+TOY = {"hidden": 8, "layers": 1, "d_hidden": 8, "d_layers": 1, "batch_size": 8}
 IMAGE = {"image_size": 16, "ngf": 4, "ndf": 4, "nz": 8, "cond_dim": 4, "batch_size": 4}
 AUDIO = {"model_dim": 2, "nz": 8, "batch_size": 4, "audio_length": 4096}
 TEXT = {"emb_dim": 4, "hidden_dim": 4, "d_emb_dim": 4, "d_filter_sizes": [1, 2], "d_num_filters": [2, 2],

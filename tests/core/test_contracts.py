@@ -676,7 +676,7 @@ def test_an_objective_schedules_the_optimisers_every_step(tmp_path):
     ganforge.add_plugin(Plugin(), name="schedule")
     try:
         ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4,
-                       overrides={"hidden": 8, "batch_size": 32, "sample_every": 0, "progress": False,
+                       overrides={"hidden": 8, "d_hidden": 8, "batch_size": 32, "sample_every": 0, "progress": False,
                                   "objective": "cosine-lr"})
     finally:
         ganforge.remove_plugin("schedule")

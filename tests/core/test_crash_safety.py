@@ -34,7 +34,7 @@ from safetensors.torch import load_file
 import ganforge
 from ganforge import GanforgeError, artifacts
 
-OPTS = ["--device", "cpu", "--batch-size", "32", "--set", "hidden=8", "--set", "layers=2", "--set", "progress=false",
+OPTS = ["--device", "cpu", "--batch-size", "32", "--set", "hidden=8", "--set", "layers=2", "--set", "d_hidden=8", "--set", "progress=false",
         "--set", "sample_every=0", "--set", "preview_n=0", "--set", "log_every=1", "--set", "ema_beta=0.9",
         "--set", "checkpoint_every=1"]
 
@@ -464,7 +464,7 @@ def test_read_only_run_dir_at_a_checkpoint_write(ring, tmp_path, monkeypatch, wh
     answer is injected): the training stops with a one-line GanforgeError, the previous
     checkpoint stays current, nothing of the failed one is left, and --resume afterwards
     ends on the uninterrupted weights."""
-    opts = {"hidden": 8, "layers": 2, "batch_size": 32, "progress": False, "sample_every": 0, "preview_n": 0,
+    opts = {"hidden": 8, "layers": 2, "d_hidden": 8, "batch_size": 32, "progress": False, "sample_every": 0, "preview_n": 0,
             "log_every": 1, "ema_beta": 0.9, "checkpoint_every": 1, "device": "cpu"}
     ganforge.train("toy-ring", data=ring, out=tmp_path / "reference", steps=12, overrides=opts)
     reference = final_weights(tmp_path / "reference")

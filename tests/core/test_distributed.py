@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent("""
     import sys, torch, ganforge
     out, data = sys.argv[1], sys.argv[2]
     run = ganforge.train("toy-ring", data=data, out=out, steps=4, batch_size=32,
-                         overrides={"hidden": 8, "progress": False, "log_every": 1, "ema_beta": 0.5})
+                         overrides={"hidden": 8, "d_hidden": 8, "progress": False, "log_every": 1, "ema_beta": 0.5})
     torch.save({k: v.clone() for k, v in run.discriminator.state_dict().items()}, f"{out}.rank{run.rank}.pt")
 """)
 

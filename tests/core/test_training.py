@@ -13,7 +13,7 @@ from ganforge import GanforgeError, hookimpl, plugins
 
 from ganforge.artifacts import checkpoint_dir as ckpt
 
-TINY = {"hidden": 16, "layers": 2, "batch_size": 32, "sample_every": 0, "checkpoint_every": 0,
+TINY = {"hidden": 16, "layers": 2, "d_hidden": 16, "schedule": "constant", "lr_g": 1e-4, "lr_d": 1e-4, "batch_size": 32, "sample_every": 0, "checkpoint_every": 0,
         "preview_n": 64, "progress": False, "device": "cpu", "log_every": 1}
 
 

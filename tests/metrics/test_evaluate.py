@@ -200,7 +200,7 @@ def test_evaluate_a_trained_toy_run_end_to_end(tmp_path):
         pytest.skip("the toy plugin is not registered")
     data = make_ring(tmp_path / "ring", n=1000)
     ganforge.train("toy-ring", data=data, out=tmp_path / "run", steps=5,
-                   overrides={"hidden": 16, "progress": False, "batch_size": 50})
+                   overrides={"hidden": 16, "d_hidden": 16, "progress": False, "batch_size": 50})
     pipe = ganforge.load(tmp_path / "run")
     out = evaluate(pipe, data, metrics=[modes, fd, kid, prc], n=300)
     assert out["modes_total"] == 8 and 0 <= out["modes"] <= 8

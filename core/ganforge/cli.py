@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import GanforgeError
 
-BUILTIN_COMMANDS = ("plugins", "recipes", "train", "generate", "evaluate", "data", "demo", "new-plugin")
+BUILTIN_COMMANDS = ("plugins", "recipes", "train", "generate", "evaluate", "export", "data", "demo", "new-plugin")
 
 
 def _manager():
@@ -182,6 +182,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_run
+
+    out = export_run(args.run, args.out, half=args.half)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"exported {args.run} to {out} ({size / 1e6:.1f} MB, generation only); "
+          f"use it like a run: ganforge generate {out} --out DIR")
+    return 0
+
+
 def cmd_data(args) -> int:
     from .config import parse_assignments
 
@@ -293,6 +303,12 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="copy what generation needs from a run (to share it or ship it)")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="a new folder")
+    p.add_argument("--half", action="store_true", help="store the weights in half precision (half the size)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("data", help="write a built-in demo data set")
     p.add_argument("name", nargs="?", help="data set name (none: list them)")

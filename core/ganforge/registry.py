@@ -23,6 +23,7 @@ KINDS = (
     "metric",
     "dataset",
     "demo",
+    "model",
     "command",
 )
 

@@ -151,10 +151,16 @@ def make_shapes(out_dir, n: int = 2000, size: int = 32, seed: int = 0, style: st
         img = draw_shape(shape, colour, background, size, rng, style)
         file_name = f"{shape}/{i:05d}.png"
         img.save(out / file_name, format="PNG")
-        rows.append({"file_name": file_name, "text": f"a {colour} {shape} on a {background} background",
+        rows.append({"file_name": file_name, "text": f"{_article(colour)} {colour} {shape} on {_article(background)} "
+                                                     f"{background} background",
                      "shape": shape, "colour": colour, "background": background})
     with (out / "metadata.jsonl").open("w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
     marker.write_text(json.dumps(options) + "\n")  # written last: its presence means "complete"
     return out
+
+
+def _article(word: str) -> str:
+    """"an" before a vowel sound ("an orange square"), else "a"."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -18,8 +18,11 @@ def test_written_layout_and_captions(tmp_path):
     assert len(rows) == 20
     for row in rows:
         assert (out / row["file_name"]).is_file()
-        assert row["text"] == f"a {row['colour']} {row['shape']} on a {row['background']} background"
+        article = {c: "an" if c[0] in "aeiou" else "a" for c in (row["colour"], row["background"])}
+        assert row["text"] == (f"{article[row['colour']]} {row['colour']} {row['shape']} on "
+                               f"{article[row['background']]} {row['background']} background")
         assert row["file_name"].startswith(row["shape"] + "/") and row["colour"] != row["background"]
+        assert " a orange" not in " " + row["text"]
 
 
 def test_deterministic_per_seed(tmp_path):

@@ -152,10 +152,19 @@ def cmd_generate(args) -> int:
     from .config import parse_assignments
     from .pipeline import load
 
+    prompts = list(args.prompt or [])
+    if args.prompts_file:
+        try:
+            lines = Path(args.prompts_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise GanforgeError(f"--prompts-file {args.prompts_file} cannot be read: {getattr(e, 'strerror', None) or e}")
+        prompts += [line.strip() for line in lines if line.strip()]
+        if not prompts:
+            raise GanforgeError(f"--prompts-file {args.prompts_file} holds no prompts (one per line)")
     pipe = load(args.run, device=args.device)
     seeds = parse_seeds(args.seeds) if args.seeds else None
     paths = pipe.generate_to(args.out, n=args.n, seed=args.seed, seeds=seeds, classes=args.classes,
-                             prompts=args.prompt, batch_size=args.batch_size, **parse_assignments(args.set))
+                             prompts=prompts or None, batch_size=args.batch_size, **parse_assignments(args.set))
     kind = getattr(pipe.modality, "file_kind", "file")
     count = len(seeds) if seeds else args.n
     print(f"wrote {count} {kind} samples to {args.out} ({len(set(paths))} files, metadata.jsonl)")
@@ -285,6 +294,7 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the call (sample i gets a seed of its own)")
     p.add_argument("--seeds", help="one sample per seed: 1-16, 3,7,9 (instead of -n/--seed)")
     p.add_argument("--prompt", action="append", help="text condition (repeatable; cycled over the samples)")
+    p.add_argument("--prompts-file", dest="prompts_file", help="prompts, one per line (after any --prompt)")
     p.add_argument("--class", dest="classes", action="append", help="class name (repeatable)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="generation option of the model (truncation=0.7, temperature=0.8, ...)")

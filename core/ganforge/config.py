@@ -203,6 +203,8 @@ def resolve(recipe_name: str, recipe: Recipe, overrides: dict | None = None,
                 f"unknown option '{key}' for recipe '{recipe_name}'{hint}; "
                 f"`ganforge recipes {recipe_name}` lists them"
             )
+    if "encoder" in user and "conditional" not in user:  # naming an encoder asks for conditioning
+        user["conditional"] = True
     config = dict(defaults)
     chosen = {**defaults, **user}
     for condition, values in recipe.presets.items():

@@ -51,7 +51,10 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
     "ema_rampup": (0.05, "EMA half-life is at most this fraction of the steps so far (StyleGAN2's ramp-up; 0: off)"),
     "augment": ("none", "differentiable augmentation of every discriminator input (a registered augmentation, or none)"),
     "conditional": (False, "condition the networks on a data field, through the encoder"),
-    "encoder": ("label", "conditioning encoder when conditional: label (class sub-folders), or a text encoder"),
+    "encoder": ("label", "conditioning encoder when conditional: label (class sub-folders), or a text encoder "
+                         "(text:minilm, text:hashed) for captions; setting it implies conditional=true"),
+    "encoder_model": ("", "a pretrained encoder's model: a local folder or a hub name (empty: the encoder's default)"),
+    "encoder_buckets": (65536, "hash buckets of a hashed-n-gram encoder (text:hashed)"),
     "cond_dim": (64, "size of the condition embedding (an encoder with a fixed size sets it)"),
     "device": ("auto", "cpu, cuda, cuda:N or auto"),
     "amp": ("none", "autocast: none, bf16 or fp16 (fp16 on CUDA only)"),

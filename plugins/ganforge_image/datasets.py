@@ -113,10 +113,6 @@ def draw_shape(shape: str, colour: str, background: str, size: int, rng: random.
     return img.resize((size, size), Image.LANCZOS)
 
 
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
-
-
 def make_shapes(out_dir, n: int = 2000, size: int = 32, seed: int = 0, style: str = "varied") -> Path:
     """Write ``n`` images of ``size`` x ``size`` pixels (classes balanced) to ``out_dir``; return it.
 
@@ -175,3 +171,8 @@ def make_shapes(out_dir, n: int = 2000, size: int = 32, seed: int = 0, style: st
             f.write(json.dumps(row) + "\n")
     marker.write_text(json.dumps(options) + "\n")  # written last: its presence means "complete"
     return out
+
+
+def _article(word: str) -> str:
+    """"an" before a vowel sound ("an orange square"), else "a"."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

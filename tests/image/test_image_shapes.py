@@ -22,6 +22,7 @@ def test_written_layout_and_captions(tmp_path):
         assert row["text"] == (f"{an(row['colour'])} {row['colour']} {row['shape']} on "
                                f"{an(row['background'])} {row['background']} background")
         assert row["file_name"].startswith(row["shape"] + "/") and row["colour"] != row["background"]
+        assert " a orange" not in " " + row["text"]
 
 
 def test_prompts_style_captions_name_size_colour_shape_and_background(tmp_path):

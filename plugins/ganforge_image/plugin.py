@@ -77,3 +77,9 @@ def ganforge_register_commands(register):
              summary="style-mixing grid of a StyleGAN run: coarse styles from --rows, fine from --cols")
     register("interpolate", "ganforge_image.stylegan_tools:interpolate_main",
              summary="interpolation between seeds of an image run: a PNG strip and an animated GIF/WebP")
+
+
+@hookimpl
+def ganforge_register_models(register):
+    register("shapes-t2i", "ganforge_image.pretrained:SHAPES_T2I",
+             summary="text-to-image: 32x32 shapes from a prompt such as 'a small red star on a blue background'")

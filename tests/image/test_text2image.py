@@ -101,3 +101,34 @@ def test_text2image_trains_on_labels_and_generates_per_class(shapes16, tmp_path)
     a = pipe.generate(4, seed=5, classes=["star"] * 4)
     b = pipe.generate(4, seed=5, classes=["star"] * 4)
     assert torch.equal(a.samples, b.samples) and a.samples.shape == (4, 3, 16, 16)
+
+
+T2I = {"image_size": 16, "ngf": 4, "ndf": 4, "nz": 8, "batch_size": 8, "steps": 2, "progress": False,
+       "preview_n": 4, "checkpoint_every": 0, "sample_every": 0, "log_every": 1}
+
+
+@pytest.mark.parametrize("encoder", ["text:hashed", "text:minilm"])
+def test_text2image_trains_on_captions_and_generates_from_prompts(shapes16, tmp_path, encoder):
+    out = tmp_path / "run"
+    ganforge.train("text2image", data=shapes16, out=out, overrides={**T2I, "encoder": encoder})
+    pipe = ganforge.load(out)
+    prompts = ["a red star on a white background", "a blue circle on a black background"] * 2
+    a = pipe.generate(4, seed=7, prompts=prompts)
+    assert torch.equal(a.samples, pipe.generate(4, seed=7, prompts=prompts).samples)  # deterministic per seed
+    assert [r["prompt"] for r in a.records] == prompts
+    assert not torch.equal(a.samples[0], a.samples[1])
+
+
+def test_generate_reads_prompts_from_a_file(shapes16, tmp_path, capsys):
+    from ganforge.cli import main
+
+    out = tmp_path / "run"
+    ganforge.train("text2image", data=shapes16, out=out, overrides={**T2I, "encoder": "text:hashed"})
+    (tmp_path / "prompts.txt").write_text("a red star on a white background\n\n  a green square on a black background \n")
+    assert main(["generate", str(out), "--out", str(tmp_path / "g"), "-n", "4",
+                 "--prompts-file", str(tmp_path / "prompts.txt")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "g" / "metadata.jsonl").read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == ["a red star on a white background", "a green square on a black background"] * 2
+    (tmp_path / "empty.txt").write_text("\n \n")
+    assert main(["generate", str(out), "--out", str(tmp_path / "h"), "--prompts-file", str(tmp_path / "empty.txt")]) != 0
+    assert "holds no prompts" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""Every quality figure of issue 10 in one table: the demo, the toy mode-collapse
-benchmark, SeqGAN on the oracle and on real text, WaveGAN/SpecGAN.
+"""Every quality figure in one table: the demo, the toy mode-collapse benchmark, SeqGAN on
+the oracle and on real text, WaveGAN/SpecGAN, text-to-image from prompts.
 
 Runs each quality bench as its own process with ``--json`` and prints one markdown table
 (area, measure, ganforge's figure, the reference figure, the setting), then the machine
@@ -33,6 +33,7 @@ BENCHES = {
     "toy": ("bench_modes.py", ["--no-baseline"], ["--seeds", "1", "--steps", "200", "--no-baseline"]),
     "seqgan": ("bench_seqgan.py", [], ["--quick"]),
     "audio": ("quality_audio.py", [], ["--quick"]),
+    "t2i": ("quality_t2i.py", [], ["--quick"]),
 }
 
 

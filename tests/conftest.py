@@ -17,6 +17,18 @@ def _fresh_plugin_manager():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _cache_in_tmp(tmp_path_factory):
+    """Caches (text:minilm's caption embeddings) go to a temporary folder, never ~/.cache."""
+    old = os.environ.get("GANFORGE_CACHE_DIR")
+    os.environ["GANFORGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("ganforge-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GANFORGE_CACHE_DIR", None)
+    else:
+        os.environ["GANFORGE_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _few_threads():
     import torch
 

@@ -32,6 +32,12 @@ def test_core_label_encoder(check, tmp_path):
     check(tmp_path)
 
 
+@parametrize_with_checks("text", data=dataset("shapes", n=16, size=16), overrides=IMAGE, recipe="image:dcgan",
+                         select=["minilm", "hashed"])
+def test_text_encoders(check, tmp_path):
+    check(tmp_path)
+
+
 @parametrize_with_checks("audio", data=dataset("tones", n=8, length=4096), overrides=AUDIO,
                          select=["audio", "wavegan"])
 def test_audio_plugin_wavegan(check, tmp_path):

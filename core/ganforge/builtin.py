@@ -10,6 +10,7 @@ _OBJECTIVES = {
     "hinge": ("Hinge", "hinge loss"),
     "lsgan": ("LSGAN", "least-squares GAN"),
     "rpgan": ("RpGAN", "relativistic pairing GAN with R1 + R2 (R3GAN), optional cosine-decayed gamma"),
+    "matching-aware": ("MatchingAware", "conditional hinge loss with mismatched pairs and MA-GP (DF-GAN)"),
 }
 
 

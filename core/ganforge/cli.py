@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import GanforgeError
 
-BUILTIN_COMMANDS = ("plugins", "recipes", "train", "generate", "evaluate", "data", "demo", "new-plugin")
+BUILTIN_COMMANDS = ("plugins", "recipes", "train", "generate", "evaluate", "export", "data", "demo", "new-plugin")
 
 
 def _manager():
@@ -152,10 +152,19 @@ def cmd_generate(args) -> int:
     from .config import parse_assignments
     from .pipeline import load
 
+    prompts = list(args.prompt or [])
+    if args.prompts_file:
+        try:
+            lines = Path(args.prompts_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise GanforgeError(f"--prompts-file {args.prompts_file} cannot be read: {getattr(e, 'strerror', None) or e}")
+        prompts += [line.strip() for line in lines if line.strip()]
+        if not prompts:
+            raise GanforgeError(f"--prompts-file {args.prompts_file} holds no prompts (one per line)")
     pipe = load(args.run, device=args.device)
     seeds = parse_seeds(args.seeds) if args.seeds else None
     paths = pipe.generate_to(args.out, n=args.n, seed=args.seed, seeds=seeds, classes=args.classes,
-                             prompts=args.prompt, batch_size=args.batch_size, **parse_assignments(args.set))
+                             prompts=prompts or None, batch_size=args.batch_size, **parse_assignments(args.set))
     kind = getattr(pipe.modality, "file_kind", "file")
     count = len(seeds) if seeds else args.n
     print(f"wrote {count} {kind} samples to {args.out} ({len(set(paths))} files, metadata.jsonl)")
@@ -179,6 +188,16 @@ def cmd_evaluate(args) -> int:
     for key, value in scores.items():
         if key not in ("feature_space", "feature_space_judges"):
             print(f"  {key:>20}: {value:.4f}" if isinstance(value, float) else f"  {key:>20}: {value}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_run
+
+    out = export_run(args.run, args.out, half=args.half)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"exported {args.run} to {out} ({size / 1e6:.1f} MB, generation only); "
+          f"use it like a run: ganforge generate {out} --out DIR")
     return 0
 
 
@@ -275,6 +294,7 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the call (sample i gets a seed of its own)")
     p.add_argument("--seeds", help="one sample per seed: 1-16, 3,7,9 (instead of -n/--seed)")
     p.add_argument("--prompt", action="append", help="text condition (repeatable; cycled over the samples)")
+    p.add_argument("--prompts-file", dest="prompts_file", help="prompts, one per line (after any --prompt)")
     p.add_argument("--class", dest="classes", action="append", help="class name (repeatable)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="generation option of the model (truncation=0.7, temperature=0.8, ...)")
@@ -293,6 +313,12 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="copy what generation needs from a run (to share it or ship it)")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="a new folder")
+    p.add_argument("--half", action="store_true", help="store the weights in half precision (half the size)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("data", help="write a built-in demo data set")
     p.add_argument("name", nargs="?", help="data set name (none: list them)")

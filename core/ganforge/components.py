@@ -248,6 +248,8 @@ class ConditioningEncoder(nn.Module):
       ``"prompt"`` (``--prompt``); ``from_user`` turns those values into field values.
     - ``default_conditions(n, modality)``: conditions to show when the user gives none
       (previews, a plain ``generate``), or None to require them.
+    - ``prepare(values)``: the data's values of ``condition_key``, once before training;
+      a frozen encoder can embed each distinct value once here and cache it.
     """
 
     config_class: type | None = None
@@ -271,6 +273,12 @@ class ConditioningEncoder(nn.Module):
     def default_conditions(self, n: int, modality: "Modality"):
         """Conditions to generate with when the user gives none (e.g. cycle through the classes), or None."""
         return None
+
+    def prepare(self, values) -> None:
+        """The training data's values of ``condition_key`` (all of them, in data order),
+        once after the encoder is built and before training, on every rank. A frozen
+        encoder may embed each distinct value here once and keep the embeddings (a caption
+        cache); an encoder may remember values for ``default_conditions``. Nothing by default."""
 
     def set_progress(self, progress) -> None:
         """Where training stands, before every step on every rank."""

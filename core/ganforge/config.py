@@ -127,6 +127,8 @@ OPTION_RULES = {
     "n_critic": _whole(1),
     "clip": _number(0.0),
     "gp_weight": _number(0.0),
+    "ma_gp_weight": _number(0.0, note=" (0 disables)"),
+    "ma_gp_power": _number(1.0),
     "r1_gamma": _number(0.0, note=" (0 disables)"),
     "r1_interval": _whole(1),
     "grad_clip": _number(0.0, note=" (0 disables)"),
@@ -201,6 +203,8 @@ def resolve(recipe_name: str, recipe: Recipe, overrides: dict | None = None,
                 f"unknown option '{key}' for recipe '{recipe_name}'{hint}; "
                 f"`ganforge recipes {recipe_name}` lists them"
             )
+    if "encoder" in user and "conditional" not in user:  # naming an encoder asks for conditioning
+        user["conditional"] = True
     config = dict(defaults)
     chosen = {**defaults, **user}
     for condition, values in recipe.presets.items():

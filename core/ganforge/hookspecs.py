@@ -183,6 +183,25 @@ def ganforge_register_demos(register):
 
 
 @hookspec
+def ganforge_register_models(register):
+    """Register trained models that ship inside the plugin's package, so users generate
+    right after install: ``ganforge generate NAME --prompt ... --out DIR`` and
+    ``ganforge.load(NAME)`` accept the name wherever they accept a run folder.
+
+    :param register: ``register(name, reference, summary="")``; the reference resolves
+        to the model's folder (a ``pathlib.Path`` inside the package, listed as package
+        data): a run folder as ``ganforge export`` writes it (``ganforge.json`` and the
+        generator's weights, no training state). Say in ``summary`` what it makes and how
+        to rebuild it.
+
+    Called once when plugins load. A folder of that name in the working directory wins
+    over a registered model. Example::
+
+        register("shapes-t2i", "my_plugin.pretrained:SHAPES_T2I", summary="shapes from prompts")
+    """
+
+
+@hookspec
 def ganforge_register_commands(register):
     """Register extra ``ganforge`` subcommands.
 

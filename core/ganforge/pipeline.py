@@ -107,8 +107,9 @@ class Pipeline:
 
     def __init__(self, run_dir, device: str = "auto", use_ema: bool = True):
         from .devices import resolve_device
+        from .export import resolve_run
 
-        self.run_dir = Path(run_dir)
+        self.run_dir = resolve_run(run_dir)
         info = artifacts.read_run_json(self.run_dir)
         folder = artifacts.checkpoint_dir(self.run_dir, info)
         if folder is None:
@@ -153,6 +154,8 @@ class Pipeline:
 
     def discriminator(self):
         """The trained discriminator (loaded on demand; generation does not need it)."""
+        if self.info.get("exported"):
+            raise GanforgeError(f"{self.run_dir} is an export (generation only): it has no discriminator")
         names, plugins = self.info["components"], self.info.get("plugins", {})
         D = build_network("discriminator", names["discriminator"], self.config, plugins)
         artifacts.load_module(self._checkpoint / artifacts.WEIGHT_FILES["discriminator"], D)
@@ -269,7 +272,8 @@ class Pipeline:
 
 
 def load(run_dir, device: str = "auto", use_ema: bool = True) -> Pipeline:
-    """Load a trained run for generation (the EMA generator unless ``use_ema=False``)."""
+    """Load a trained run for generation (the EMA generator unless ``use_ema=False``).
+    ``run_dir`` is a run folder, an export, or the name of a model a plugin ships."""
     return Pipeline(run_dir, device=device, use_ema=use_ema)
 
 

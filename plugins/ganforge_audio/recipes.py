@@ -89,3 +89,35 @@ SPECGAN = Recipe(
     presets=_PRESETS,
     phases=[Phase("train")],
 )
+
+# Text-to-music: SpecGAN conditioned on captions ("C major chord, organ") through a text
+# encoder, trained with the same matching-aware objective as text2image (DF-GAN's hinge
+# with mismatched real pairs and MA-GP): one code path for prompts in every modality.
+TEXT2MUSIC = Recipe(
+    modality="audio:audio",
+    generator="audio:specgan",
+    discriminator="audio:specgan",
+    objective="matching-aware",
+    summary="text-to-music: SpecGAN conditioned on captions (metadata.jsonl 'text'), matching-aware loss",
+    reference="Donahue et al., ICLR 2019 (SpecGAN); Tao et al., CVPR 2022 (matching-aware loss, MA-GP)",
+    defaults={
+        **_AUDIO_DEFAULTS,
+        "representation": "spectrogram",
+        "griffin_lim_iters": 16,
+        "conditional": True,
+        "encoder": "text:minilm",
+        # DF-GAN's optimisation for the matching-aware hinge loss
+        "n_critic": 1,
+        "lr_g": 1e-4,
+        "lr_d": 4e-4,
+        "betas_g": [0.0, 0.9],
+        "betas_d": [0.0, 0.9],
+        "ma_gp_weight": 2.0,
+        "ma_gp_power": 6.0,
+    },
+    options={
+        **_AUDIO_OPTIONS,
+        "griffin_lim_iters": "Griffin-Lim iterations when turning spectrograms into audio (paper: 16)",
+    },
+    phases=[Phase("train")],
+)

@@ -37,9 +37,13 @@ COLOURS = {
     "black": (25, 25, 25),
 }
 
-STYLES = ("varied", "bold")
+STYLES = ("varied", "bold", "prompts")
 # The bold style: (shape colours, background colours), each shape colour clear on both.
 BOLD_PALETTE = (["red", "green", "blue", "orange", "purple"], ["black", "white"])
+# The prompts style (text-to-image): flat, upright shapes of two sizes, seven colours on
+# four backgrounds, captioned "a small red star on a blue background".
+PROMPTS_PALETTE = (["red", "green", "blue", "yellow", "orange", "purple", "white"], ["black", "white", "blue", "green"])
+SIZES = {"small": (0.20, 0.26), "large": (0.36, 0.44)}  # radius, as a fraction of the side
 
 _SUPERSAMPLE = 4  # draw 4x larger, then downsample: anti-aliased edges
 
@@ -82,13 +86,14 @@ def _background(rgb: tuple[int, int, int], big: int, rng: random.Random) -> Imag
 
 
 def draw_shape(shape: str, colour: str, background: str, size: int, rng: random.Random,
-               style: str = "varied") -> Image.Image:
+               style: str = "varied", scale: str = "large") -> Image.Image:
     """One RGB image of ``shape`` in a shade of ``colour`` on a shaded ``background``,
-    placed and turned by ``rng``; ``style="bold"``: large, upright, flat colours."""
+    placed and turned by ``rng``; ``style="bold"`` or ``"prompts"``: upright, flat
+    colours, ``scale`` small or large (bold: always large)."""
     big = size * _SUPERSAMPLE
-    if style == "bold":
+    if style in ("bold", "prompts"):
         img = Image.new("RGB", (big, big), COLOURS[background])
-        r = rng.uniform(0.36, 0.44) * big                 # the shape fills 72-88% of the side
+        r = rng.uniform(*SIZES[scale]) * big              # large: the shape fills 72-88% of the side
         cx = big / 2 + rng.uniform(-0.04, 0.04) * big
         cy = big / 2 + rng.uniform(-0.04, 0.04) * big
         angle = rng.uniform(-0.25, 0.25)                  # upright, give or take 15 degrees
@@ -114,7 +119,9 @@ def make_shapes(out_dir, n: int = 2000, size: int = 32, seed: int = 0, style: st
     ``style``: ``varied`` (the default) draws shapes of any size and turn in shades of
     eight colours on shaded backgrounds of the other seven; ``bold`` (the demo's) draws
     large, nearly upright shapes in one of five flat colours on a black or white
-    background: data a small GAN learns on a CPU in minutes.
+    background: data a small GAN learns on a CPU in minutes; ``prompts`` (text-to-image)
+    adds a size: small or large shapes in seven flat colours on four backgrounds, each
+    caption naming all four ("a small red star on a blue background").
     """
     try:
         n, size, seed = int(n), int(size), int(seed)
@@ -140,7 +147,8 @@ def make_shapes(out_dir, n: int = 2000, size: int = 32, seed: int = 0, style: st
                 f"{out} already exists and is not empty; choose another --out or delete it first"
             )
     rng = random.Random(seed)
-    names, backgrounds = (list(COLOURS), list(COLOURS)) if style == "varied" else BOLD_PALETTE
+    names, backgrounds = {"varied": (list(COLOURS), list(COLOURS)), "bold": BOLD_PALETTE,
+                          "prompts": PROMPTS_PALETTE}[style]
     for shape in SHAPES:
         (out / shape).mkdir(parents=True, exist_ok=True)
     rows = []
@@ -148,13 +156,23 @@ def make_shapes(out_dir, n: int = 2000, size: int = 32, seed: int = 0, style: st
         shape = SHAPES[i % len(SHAPES)]
         colour = rng.choice(names)
         background = rng.choice([c for c in backgrounds if c != colour])
-        img = draw_shape(shape, colour, background, size, rng, style)
+        scale = rng.choice(list(SIZES)) if style == "prompts" else "large"
+        img = draw_shape(shape, colour, background, size, rng, style, scale)
         file_name = f"{shape}/{i:05d}.png"
         img.save(out / file_name, format="PNG")
-        rows.append({"file_name": file_name, "text": f"a {colour} {shape} on a {background} background",
-                     "shape": shape, "colour": colour, "background": background})
+        if style == "prompts":
+            text = f"a {scale} {colour} {shape} on {_article(background)} {background} background"
+        else:
+            text = f"{_article(colour)} {colour} {shape} on {_article(background)} {background} background"
+        row = {"file_name": file_name, "text": text, "shape": shape, "colour": colour, "background": background}
+        rows.append({**row, "size": scale} if style == "prompts" else row)
     with (out / "metadata.jsonl").open("w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
     marker.write_text(json.dumps(options) + "\n")  # written last: its presence means "complete"
     return out
+
+
+def _article(word: str) -> str:
+    """"an" before a vowel sound ("an orange square"), else "a"."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

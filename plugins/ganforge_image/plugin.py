@@ -17,6 +17,7 @@ def ganforge_register_modalities(register):
 def ganforge_register_generators(register):
     register("dcgan", "ganforge_image.dcgan:Generator", summary="DCGAN generator, any power-of-two size from 16")
     register("r3gan", "ganforge_image.r3gan:Generator", summary="R3GAN ResNet generator, no normalisation")
+    register("dfgan", "ganforge_image.dfgan:Generator", summary="DF-GAN generator: text-conditioned fusion blocks")
     register("pggan", "ganforge_image.pggan:Generator",
              summary="PGGAN generator: grows from 4x4 with fade-in, pixel norm, equalised lr")
     register("stylegan", "ganforge_image.stylegan:Generator",
@@ -28,6 +29,7 @@ def ganforge_register_discriminators(register):
     register("dcgan", "ganforge_image.dcgan:Discriminator",
              summary="DCGAN discriminator, batch/layer/no norm, projection conditioning")
     register("r3gan", "ganforge_image.r3gan:Discriminator", summary="R3GAN ResNet discriminator, no normalisation")
+    register("dfgan", "ganforge_image.dfgan:Discriminator", summary="DF-GAN one-way conditional discriminator")
     register("pggan", "ganforge_image.pggan:Discriminator",
              summary="PGGAN discriminator: grows with fade-in, minibatch stddev, equalised lr")
     register("stylegan", "ganforge_image.stylegan:Discriminator",
@@ -40,6 +42,7 @@ def ganforge_register_recipes(register):
     register("r3gan", "ganforge_image.recipes:R3GAN", summary="R3GAN (Huang et al. 2024)")
     register("pggan", "ganforge_image.recipes:PGGAN", summary="Progressive growing of GANs (Karras et al. 2018)")
     register("stylegan", "ganforge_image.recipes:STYLEGAN", summary="StyleGAN2 / StyleGAN (Karras et al. 2020, 2019)")
+    register("text2image", "ganforge_image.recipes:TEXT2IMAGE", summary="text-to-image after DF-GAN (Tao et al. 2022)")
 
 
 @hookimpl
@@ -74,3 +77,9 @@ def ganforge_register_commands(register):
              summary="style-mixing grid of a StyleGAN run: coarse styles from --rows, fine from --cols")
     register("interpolate", "ganforge_image.stylegan_tools:interpolate_main",
              summary="interpolation between seeds of an image run: a PNG strip and an animated GIF/WebP")
+
+
+@hookimpl
+def ganforge_register_models(register):
+    register("shapes-t2i", "ganforge_image.pretrained:SHAPES_T2I",
+             summary="text-to-image: 32x32 shapes from a prompt such as 'a small red star on a blue background'")

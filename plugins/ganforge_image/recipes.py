@@ -254,3 +254,34 @@ STYLEGAN = Recipe(
         "variant=stylegan1": {"pl_weight": 0.0},
     },
 )
+
+
+# ----------------------------------------------------------------------------- text-to-image
+TEXT2IMAGE = Recipe(
+    modality="image",
+    generator="dfgan",
+    discriminator="dfgan",
+    objective="matching-aware",
+    summary="text-to-image after DF-GAN (Tao et al. 2022): images from captions (metadata.jsonl 'text')",
+    reference="Tao, Tang, Wu, Jing, Bao & Xu, DF-GAN: A Simple and Effective Baseline for "
+              "Text-to-Image Synthesis, CVPR 2022",
+    defaults={
+        "image_size": 32, "channels": 3, "nz": 100, "ngf": 32, "ndf": 32,
+        "conditional": True, "encoder": "text:minilm",
+        "max_image_pixels": 89_478_485, "batch_size": 32, "optimizer": "adam",
+        # DF-GAN: hinge, Adam (0, 0.9), G 1e-4, D 4e-4, MA-GP k=2 p=6 every step
+        "lr_g": 1e-4, "lr_d": 4e-4, "betas_g": [0.0, 0.9], "betas_d": [0.0, 0.9],
+        "ma_gp_weight": 2.0, "ma_gp_power": 6.0,
+        "steps": 3000, "ema_beta": 0.999,
+        **ADA_DEFAULTS,
+    },
+    options={
+        "image_size": "image side in pixels, a power of two from 8 (images are resized, then centre-cropped)",
+        "channels": "3 for RGB, 1 for grayscale (images are converted on load)",
+        "nz": "size of the latent vector z",
+        "ngf": "generator width next to the image (doubles towards 4x4, at most 8x)",
+        "ndf": "discriminator width next to the image (doubles towards 4x4, at most 8x)",
+        "max_image_pixels": "larger images are skipped before decoding (decompression-bomb limit)",
+        **ADA_OPTIONS,
+    },
+)

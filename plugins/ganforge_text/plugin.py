@@ -26,6 +26,14 @@ def ganforge_register_discriminators(register):
 
 
 @hookimpl
+def ganforge_register_encoders(register):
+    register("minilm", "ganforge_text.encoders:MiniLMEncoder",
+             summary="frozen sentence encoder (all-MiniLM-L6-v2, 384-d, offline) for captions and prompts")
+    register("hashed", "ganforge_text.encoders:HashedEncoder",
+             summary="trainable hashed word uni+bigram embeddings for captions and prompts; no model files")
+
+
+@hookimpl
 def ganforge_register_objectives(register):
     register("mle", "ganforge_text.objectives:MLE", summary="generator maximum-likelihood pretraining (SeqGAN)")
     register("seqgan-d-pretrain", "ganforge_text.objectives:DiscriminatorPretrain",

@@ -18,8 +18,21 @@ def test_written_layout_and_captions(tmp_path):
     assert len(rows) == 20
     for row in rows:
         assert (out / row["file_name"]).is_file()
-        assert row["text"] == f"a {row['colour']} {row['shape']} on a {row['background']} background"
+        an = lambda word: "an" if word[0] in "aeiou" else "a"  # noqa: E731 -- "an orange square"
+        assert row["text"] == (f"{an(row['colour'])} {row['colour']} {row['shape']} on "
+                               f"{an(row['background'])} {row['background']} background")
         assert row["file_name"].startswith(row["shape"] + "/") and row["colour"] != row["background"]
+        assert " a orange" not in " " + row["text"]
+
+
+def test_prompts_style_captions_name_size_colour_shape_and_background(tmp_path):
+    out = make_shapes(tmp_path / "p", n=40, size=16, seed=0, style="prompts")
+    rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    assert {r["size"] for r in rows} == {"small", "large"}
+    assert {r["background"] for r in rows} <= {"black", "white", "blue", "green"}
+    for r in rows:
+        assert r["text"] == f"a {r['size']} {r['colour']} {r['shape']} on a {r['background']} background"
+        assert r["colour"] != r["background"]
 
 
 def test_deterministic_per_seed(tmp_path):
@@ -47,7 +60,7 @@ def test_readable_by_the_image_modality(shapes16):
     assert len(data) == 64 and data.fields["x"].shape == (64, 3, 16, 16)
     assert m.state["classes"] == sorted(SHAPES)
     assert data.fields["label"].bincount().tolist() == [16, 16, 16, 16]
-    assert all(t.startswith("a ") and " on a " in t for t in data.fields["text"])
+    assert all(t.startswith(("a ", "an ")) and (" on a " in t or " on an " in t) for t in data.fields["text"])
 
 
 def test_registered_as_a_dataset():

@@ -92,6 +92,8 @@ class Run:
         self.encoder = self._build("encoder") if self.names["encoder"] else None
         if self.encoder is not None:
             self.config["cond_dim"] = self.encoder.dim  # G and D are built for the encoder's embedding
+            if self.encoder.condition_key in self.data.fields:  # once per data set (a frozen encoder's cache)
+                self.encoder.prepare(self.data.fields[self.encoder.condition_key])
 
         # networks, augmentation and optimisers
         self.generator = self._build("generator")

@@ -292,6 +292,52 @@ class Hinge(Objective):
         return -s.D(s.fake()).mean(), {}
 
 
+def matching_aware_gp(s: Step, weight: float, power: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """DF-GAN's MA-GP: ``weight * E ||grad_(x, c) D(x, c)||^power`` on real images with their
+    own conditions, the gradient taken jointly over the image and the condition embedding.
+    Returns (the penalty, D's scores of the real pairs: they serve the hinge term as well)."""
+    x = s.real.detach().requires_grad_(True)
+    c = s.cond_d.detach().requires_grad_(True)
+    scores = s.D(x, c)
+    s.state["real_scores"] = scores.detach()  # what D_real records, for the augmentation
+    gx, gc = torch.autograd.grad(scores.sum(), (x, c), create_graph=True)
+    norm = torch.cat([gx.reshape(len(x), -1), gc.reshape(len(c), -1)], 1).square().sum(1).sqrt()
+    return weight * norm.pow(power).mean(), scores
+
+
+class MatchingAware(Objective):
+    """Matching-aware hinge loss for conditions that are captions or classes (DF-GAN, Tao et
+    al. 2022; after GAN-INT-CLS's matching-aware discriminator, Reed et al. 2016).
+
+    D learns that a real sample with its own condition is real, and that a generated sample
+    and a real sample with *another* sample's condition (``Step.mismatched_cond``) are not:
+    ``hinge(real, c) + (hinge(fake, c) + hinge(real, c'))/2``, plus MA-GP
+    (``ma_gp_weight`` * E||grad_(x, c) D||^``ma_gp_power``, DF-GAN: 2 and 6) on the real
+    pairs every step. G: ``-D(G(z, c), c)``. Needs a conditional run; any modality.
+    """
+
+    def discriminator_loss(self, s):
+        if s.cond_d is None:
+            raise GanforgeError("objective 'matching-aware' needs a conditional run: --set conditional=true "
+                                "and an encoder for the data's captions or classes")
+        weight = float(self.config.get("ma_gp_weight", 2.0))
+        if weight > 0:
+            penalty, real = matching_aware_gp(s, weight, float(self.config.get("ma_gp_power", 6.0)))
+        else:
+            penalty, real = None, s.D_real()
+        fake = s.D(s.fake().detach())
+        mismatched = s.D(s.real, s.mismatched_cond())
+        loss = F.relu(1 - real).mean() + 0.5 * (F.relu(1 + fake).mean() + F.relu(1 + mismatched).mean())
+        logs = {"d_real": real.detach().mean(), "d_fake": fake.detach().mean(), "d_mismatched": mismatched.detach().mean()}
+        if penalty is not None:
+            loss = loss + penalty
+            logs["ma_gp"] = penalty.detach()
+        return loss, logs
+
+    def generator_loss(self, s):
+        return -s.D(s.fake()).mean(), {}
+
+
 class LSGAN(Objective):
     """Mao et al. 2017: least squares with targets 1 (real) and 0 (fake)."""
 

@@ -15,10 +15,15 @@ from ganforge import Phase, Recipe
 REFERENCE = ("Yu, Zhang, Wang & Yu, SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient, "
              "AAAI 2017")
 
+# The adversarial phase starts the generator's Adam afresh: the paper's code gives the policy
+# gradient its own optimiser (same lr 0.01). Carrying MLE's moments over shrank every
+# policy-gradient step by the ratio of the gradient sizes: Adam's second moment (a memory
+# of ~1000 steps) still held the MLE gradients, about 5x the policy gradient's RMS on the
+# small oracle preset, so the adversarial phase barely moved the generator.
 PHASES = [
     Phase("mle", steps="mle_steps", objective="mle"),
     Phase("d-pretrain", steps="d_pretrain_steps", objective="seqgan-d-pretrain", settings={"n_critic": 1}),
-    Phase("adversarial", steps="steps", objective="policy-gradient"),
+    Phase("adversarial", steps="steps", objective="policy-gradient", fresh_optimizers=("g",)),
 ]
 
 OPTIONS = {

@@ -103,8 +103,11 @@ def test_nll_gen_leaves_out_lines_the_run_cannot_generate(corpus, tmp_path, trai
 def test_adversarial_phase_starts_with_a_fresh_generator_optimizer(recipe):
     # the paper's code gives the policy gradient its own Adam: one that inherited MLE's
     # second moments (gradients 10-100x larger) would barely move the generator
-    phases = {p.name: p for p in ganforge.get_plugin_manager().registry.get("recipe", recipe).phases}
+    found = ganforge.get_plugin_manager().registry.get("recipe", recipe)
+    phases = {p.name: p for p in found.phases}
     assert phases["adversarial"].fresh_optimizers == ("g",)
+    # the paper's policy gradient: no baseline (a batch-mean baseline made NLL_oracle worse)
+    assert found.all_defaults()["pg_baseline"] == "none"
     assert phases["mle"].fresh_optimizers == () and phases["d-pretrain"].fresh_optimizers == ()
 
 

@@ -177,6 +177,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--recipe", help="default: seqgan-oracle-small (oracle), seqgan (--text)")
     p.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..N-1; mean and spread over them")
+    p.add_argument("--first-seed", type=int, default=0, help="start the seeds here (seeds S..S+N-1)")
     p.add_argument("--out", help="work folder (default: a temporary one)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
     p.add_argument("--n", type=int, default=10000, help="generated sequences scored for NLL_oracle")
@@ -209,7 +210,7 @@ def text_bench(args, work: Path) -> int:
     overrides = {"progress": False, "sample_every": 0, **TEXT_CPU, **parse_overrides(args.set)}
     metrics = ["bleu", "self-bleu"]
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         run_dir = work / f"text_s{seed}"
         run, t_mle = train_stopped_after_mle(recipe, corpus, run_dir, {**overrides, "seed": seed})
         mle = evaluate(run_dir, corpus, metrics=metrics, n=args.text_n)
@@ -252,7 +253,7 @@ def oracle_bench(args, work: Path) -> int:
 
     # per seed: MLE pretraining, stopped at its end, scored, then resumed to the end of the schedule
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         run_dir = work / f"run_s{seed}"
         run, t_mle = train_stopped_after_mle(recipe, data, run_dir, {**overrides, "seed": seed})
         log = run_dir / "log.jsonl"

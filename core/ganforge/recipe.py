@@ -14,12 +14,16 @@ class Phase:
     ``settings`` are configuration values in force during the phase only (batch size,
     learning rates and betas, n_critic, or an option a component reads, such as a
     resolution); components read them from :class:`ganforge.Progress`'s ``config``.
+    ``fresh_optimizers`` names the networks (``"g"``, ``"d"``) whose optimiser starts the
+    phase with empty state (Adam's moments), as a new optimiser would: SeqGAN's policy
+    gradient must not inherit the second moments of MLE pretraining's far larger gradients.
     """
 
     name: str
     steps: str = "steps"
     objective: str | None = None
     settings: dict = field(default_factory=dict)
+    fresh_optimizers: tuple = ()
 
 
 # Options every recipe has, with their defaults and one line of help each.

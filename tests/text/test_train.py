@@ -10,6 +10,8 @@ import ganforge
 from ganforge.artifacts import checkpoint_dir as ckpt
 from ganforge.metrics import evaluate
 
+TINY_N_CRITIC = 2  # conftest.TINY["n_critic"]
+
 
 def test_every_phase_runs_then_generate_and_evaluate(corpus, tmp_path, train_tiny):
     run = train_tiny("seqgan", corpus, tmp_path / "run")
@@ -95,3 +97,22 @@ def test_nll_gen_leaves_out_lines_the_run_cannot_generate(corpus, tmp_path, trai
     scores = evaluate(tmp_path / "run", other, metrics=["nll-gen"])
     assert scores["nll_gen_skipped_lines"] == 1
     assert 0 < scores["nll_gen"] < 10
+
+
+@pytest.mark.parametrize("recipe", ["seqgan", "seqgan-oracle", "seqgan-oracle-small"])
+def test_adversarial_phase_starts_with_a_fresh_generator_optimizer(recipe):
+    # the paper's code gives the policy gradient its own Adam: one that inherited MLE's
+    # second moments (gradients 10-100x larger) would barely move the generator
+    found = ganforge.get_plugin_manager().registry.get("recipe", recipe)
+    phases = {p.name: p for p in found.phases}
+    assert phases["adversarial"].fresh_optimizers == ("g",)
+    # the paper's policy gradient: no baseline (a batch-mean baseline made NLL_oracle worse)
+    assert found.all_defaults()["pg_baseline"] == "none"
+    assert phases["mle"].fresh_optimizers == () and phases["d-pretrain"].fresh_optimizers == ()
+
+
+def test_generator_adam_state_is_emptied_on_entering_the_adversarial_phase(corpus, tmp_path, train_tiny):
+    run = train_tiny("seqgan", corpus, tmp_path / "run", mle_steps=5, d_pretrain_steps=2, steps=2)
+    steps = {int(s["step"]) for s in run.opt_g.state.values()}
+    assert steps == {2}  # the adversarial phase's 2 updates, not 5 + 2
+    assert {int(s["step"]) for s in run.opt_d.state.values()} == {2 + 2 * TINY_N_CRITIC}  # D's state carries on

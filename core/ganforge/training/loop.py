@@ -177,6 +177,10 @@ class Run:
 
     def _check_phases(self):
         for phase in self.phases:
+            unknown = set(phase.fresh_optimizers) - {"g", "d"}
+            if unknown:
+                raise GanforgeError(f"phase '{phase.name}' of recipe '{self.recipe_name}' names unknown "
+                                    f"fresh_optimizers {sorted(unknown)} (use 'g', 'd'); its plugin is broken")
             for key in [phase.steps, *phase.settings]:
                 if key not in self.config:
                     raise GanforgeError(f"phase '{phase.name}' of recipe '{self.recipe_name}' names unknown "
@@ -444,6 +448,10 @@ class Run:
                 return
             self.phase_step = 0
             self._enter_phase(self.phase_index + 1)
+            # only here, on entering a phase from the one before: a resume within the phase
+            # keeps the optimiser state its checkpoint holds
+            for which in self.phases[self.phase_index].fresh_optimizers:
+                (self.opt_g if which == "g" else self.opt_d).state.clear()
 
     # ------------------------------------------------------------------ output
 

@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 import ganforge
+from report import row, write_rows
 from ganforge.metrics import evaluate
 
 PAPER = {"random": 10.310, "mle": 9.038, "seqgan": 8.736}
@@ -187,7 +188,12 @@ def main(argv=None) -> int:
                    help="real text (a file of lines; none: sentences of the Python stdlib's docstrings)")
     p.add_argument("--text-n", type=int, default=1000, help="--text: generated lines scored for BLEU / self-BLEU")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe option")
+    p.add_argument("--quick", action="store_true", help="a smoke test of the oracle bench: a few steps of each phase")
+    p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = p.parse_args(argv)
+    if args.quick:
+        args.n, args.no_throughput = 200, True
+        args.set = ["mle_steps=20", "d_pretrain_steps=10", "steps=2", "n_critic=2", *args.set]
     torch.set_num_threads(args.threads)
     work = Path(args.out or tempfile.mkdtemp(prefix="bench_seqgan_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -234,6 +240,10 @@ def text_bench(args, work: Path) -> int:
         for name, i in (("MLE", 1), ("adversarial", 2)):
             print(f"{'mean ' + name:22}" + "".join(f"{statistics.fmean(r[i][k] for r in rows):12.3f}" for k in keys))
     print("(BLEU: against the held-out lines, higher is closer to the data; self-BLEU: higher is less diverse)")
+    avg = lambda i, k: statistics.fmean(r[i][k] for r in rows)  # noqa: E731
+    setting = f"{recipe} on {corpus.name}, {len(rows)} seeds, {args.text_n} lines"
+    write_rows(args.json, [row("text: real sentences", f"{k.replace('_', '-')} MLE -> adversarial",
+                               f"{avg(1, k):.3f} -> {avg(2, k):.3f}", "", setting) for k in keys])
     return 0
 
 
@@ -288,6 +298,14 @@ def oracle_bench(args, work: Path) -> int:
     print(f"{'  change from adversarial training':44} {mean['adv'] - mean['mle']:+9.3f} "
           f"{PAPER['seqgan'] - PAPER['mle']:+7.3f}")
     print(f"  (a uniform model over the vocabulary scores log(5000) = {math.log(5000):.3f} per token in its own NLL)")
+    changes = [r["adv"] - r["mle"] for r in rows]
+    setting = f"{recipe}, {len(rows)} seeds, {args.n} sequences scored"
+    write_rows(args.json, [
+        row("text: SeqGAN oracle", "NLL_oracle after MLE -> after adversarial (mean)", f"{mean['mle']:.3f} -> {mean['adv']:.3f}",
+            f"paper {PAPER['mle']} -> {PAPER['seqgan']}", setting),
+        row("text: SeqGAN oracle", "change from adversarial training (mean ± std)",
+            spread(changes) if len(rows) > 1 else f"{changes[0]:+.3f}", "<= -0.1 (paper -0.302)", setting),
+    ])
     if args.no_throughput:
         return 0
 

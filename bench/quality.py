@@ -29,9 +29,10 @@ HERE = Path(__file__).resolve().parent
 
 # name -> (script, default arguments, --quick arguments)
 BENCHES = {
-    "demo": ("quality_demo.py", [], ["--n", "10"]),
-    "toy": ("bench_modes.py", ["--no-baseline"], ["--seeds", "1", "--steps", "200", "--no-baseline"]),
-    "seqgan": ("bench_seqgan.py", [], ["--quick"]),
+    "demo": ("quality_demo.py", [], ["--n", "10", "--quick"]),
+    "toy": ("bench_modes.py", ["--no-baseline", "--jobs", "2"], ["--seeds", "1", "--steps", "200", "--no-baseline"]),
+    "seqgan": ("bench_seqgan.py", ["--seeds", "3", "--no-throughput"], ["--quick"]),
+    "seqgan-text": ("bench_seqgan.py", ["--text", "--seeds", "3"], ["--text", "--quick", "--text-n", "50"]),
     "audio": ("quality_audio.py", [], ["--quick"]),
     "t2i": ("quality_t2i.py", [], ["--quick"]),
 }

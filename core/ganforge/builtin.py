@@ -32,5 +32,7 @@ def ganforge_register_metrics(register):
     register("prc", "ganforge.metrics:prc", summary="precision, recall, density, coverage (k=5)")
     register("class-acc", "ganforge.metrics:class_acc",
              summary="class-conditional runs: accuracy of a classifier trained on the real labels, with its own ceiling")
+    register("r-precision", "ganforge.metrics:r_precision",
+             summary="caption-conditioned runs: is a sample's prompt the best match among 100 captions (contrastive matching model)")
     register("inception-score", "ganforge.metrics:inception_score",
              summary="data with class sub-folders: inception score from a classifier trained on the real labels")

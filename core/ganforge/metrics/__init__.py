@@ -16,7 +16,7 @@ Figures are comparable only within one feature space; its name comes with every 
 
 from .distances import frechet_distance, kernel_inception_distance, precision_recall_density_coverage
 from .distances import inception_score as inception_score_of
-from .context import EvalContext, LabelClassifier, class_acc, evaluate, fd, inception_score, kid, prc
+from .context import EvalContext, LabelClassifier, class_acc, evaluate, fd, inception_score, kid, prc, r_precision
 from .networks import features_from, fit_feature_network, rotation_pretext
 
 __all__ = [
@@ -34,5 +34,6 @@ __all__ = [
     "LabelClassifier",
     "precision_recall_density_coverage",
     "prc",
+    "r_precision",
     "rotation_pretext",
 ]

@@ -501,6 +501,103 @@ inception_score.needs_labels = True  # a default metric that evaluate skips on d
 # ---------------------------------------------------------------------- evaluate
 
 
+R_PRECISION_CANDIDATES = 100
+R_PRECISION_STEPS = 600
+
+
+def _captions_of(ctx: EvalContext, n: int) -> list[str]:
+    """The prompt each of the first ``n`` generated samples of a text-conditioned run got
+    (the evaluation data's captions in the context's seeded order, cycled)."""
+    order = ctx.real_indices(len(ctx.real)).tolist()
+    texts = ctx.real.fields["text"]
+    return [texts[order[i % len(order)]] for i in range(n)]
+
+
+def _rank_own_caption(sims: torch.Tensor, own: torch.Tensor, groups: torch.Tensor, k: int, seed: int) -> float:
+    """R-precision (R = 1): for each row of ``sims`` [N, G] (a sample against every
+    distinct caption), is its own caption (``own`` [N]) the best of itself and ``k - 1``
+    other distinct captions drawn at random?"""
+    g = torch.Generator().manual_seed(seed)
+    n, n_groups = sims.shape
+    hits = 0
+    for i in range(n):
+        others = torch.randperm(n_groups - 1, generator=g)[: k - 1]
+        others = others + (others >= own[i]).long()  # skip the sample's own caption
+        hits += int(sims[i, own[i]] > sims[i, others].max())
+    return hits / n
+
+
+def r_precision(ctx: EvalContext) -> dict:
+    """Prompt faithfulness of a text-conditioned run: R-precision (R = 1) among 100 captions.
+
+    A matching model is trained contrastively (InfoNCE) on a seeded four fifths of the real
+    (sample, caption) pairs: two linear maps into a shared 128-d space, one from the
+    modality's feature space (``--features``), one from the run's own caption embeddings.
+    Each generated sample is then ranked against its own prompt and 99 other distinct
+    captions of the data; ``r_precision`` is how often its prompt wins (chance 0.01).
+    ``r_precision_real`` is the same for held-out real pairs: the ceiling of what this
+    matching model can tell apart in this feature space.
+    """
+    if _condition_key(ctx.pipeline) != "text":
+        raise GanforgeError("r-precision needs a run conditioned on captions (--set encoder=text:...)")
+    real = ctx.real
+    if "text" not in real.fields:
+        raise GanforgeError(f"r-precision needs captions beside the data in {ctx.data_path} (metadata.jsonl 'text')")
+    texts = list(real.fields["text"])
+    distinct = sorted(set(texts))
+    k = min(R_PRECISION_CANDIDATES, len(distinct))
+    if k < 2 or len(real) < 10:
+        raise GanforgeError(f"r-precision needs at least 10 captioned samples and 2 distinct captions in {ctx.data_path}")
+    encoder = ctx.pipeline.encoder
+    with torch.no_grad():
+        caption_emb = torch.cat([encoder(distinct[s:s + 256]).float().cpu() for s in range(0, len(distinct), 256)])
+    group = {t: i for i, t in enumerate(distinct)}
+
+    name, real_f, fake_f = ctx.features()
+    real_f, fake_f = real_f.float(), fake_f.float()
+    real_idx = ctx.real_indices()
+    real_groups = torch.tensor([group[texts[i]] for i in real_idx.tolist()])
+    fake_groups = torch.tensor([group.get(t, -1) for t in _captions_of(ctx, len(fake_f))])
+    order = torch.randperm(len(real_f), generator=torch.Generator().manual_seed(ctx.seed + 2))
+    n_held = max(2, len(order) // 5)
+    held, train = order[:n_held], order[n_held:]
+
+    mean, std = real_f[train].mean(0), real_f[train].std(0).clamp_min(1e-6)
+    caption_emb = caption_emb.float()
+    e_mean, e_std = caption_emb.mean(0), caption_emb.std(0).clamp_min(1e-6)
+    torch.manual_seed(ctx.seed)
+    to_joint_x = torch.nn.Linear(real_f.shape[1], 128)
+    to_joint_t = torch.nn.Linear(caption_emb.shape[1], 128)
+    params = [*to_joint_x.parameters(), *to_joint_t.parameters()]
+    opt = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-4)
+
+    def joint_x(f):
+        return torch.nn.functional.normalize(to_joint_x((f.float() - mean) / std), dim=1)
+
+    def joint_t(e):
+        return torch.nn.functional.normalize(to_joint_t((e - e_mean) / e_std), dim=1)
+
+    g = torch.Generator().manual_seed(ctx.seed + 3)
+    steps = int(ctx.options.get("r_precision_steps", R_PRECISION_STEPS))
+    for _ in range(steps):
+        batch = train[torch.randint(len(train), (min(256, len(train)),), generator=g)]
+        groups = real_groups[batch]
+        logits = joint_x(real_f[batch]) @ joint_t(caption_emb).T / 0.07  # against every distinct caption
+        loss = torch.nn.functional.cross_entropy(logits, groups)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        t_all = joint_t(caption_emb)
+        real_score = _rank_own_caption(joint_x(real_f[held]) @ t_all.T, real_groups[held], real_groups, k, ctx.seed)
+        known = fake_groups >= 0
+        fake_score = _rank_own_caption(joint_x(fake_f[known]) @ t_all.T, fake_groups[known], real_groups, k, ctx.seed)
+    return {"r_precision": fake_score, "r_precision_real": real_score, "r_precision_candidates": k,
+            "r_precision_chance": 1 / k,
+            "r_precision_model": f"linear contrastive matching on {name} and the run's caption embeddings, "
+                                 f"trained on {len(train)} real pairs, tested on {len(held)}"}
+
+
 def _resolve(metric) -> tuple[str, Callable]:
     if callable(metric):
         return getattr(metric, "__name__", repr(metric)), metric
@@ -533,6 +630,8 @@ def evaluate(pipeline, data_path, metrics: Sequence[str | Callable] | None = Non
     names = list(metrics) if metrics else list(getattr(pipeline.modality, "default_metrics", ()))
     if not metrics and _condition_key(pipeline) == "label" and "class-acc" not in names:
         names.append("class-acc")  # a label-conditioned run: does it make the class it is asked for?
+    if not metrics and _condition_key(pipeline) == "text" and "r-precision" not in names:
+        names.append("r-precision")  # a caption-conditioned run: does it draw what its prompt says?
     if not names:
         raise GanforgeError("no metric to compute: name one with --metric")
     resolved = [_resolve(m) for m in names]  # every name checked before anything is computed

@@ -61,6 +61,9 @@ class Generator(ganforge.Generator):
         self.net = nn.Sequential(*mods, nn.Linear(width, cfg.dim))
 
     def forward(self, z, cond=None):
+        if self.training and self.cfg.g_norm == "batch" and len(z) < 2:
+            raise ganforge.GanforgeError("g_norm=batch trains on batches of 2 or more samples; "
+                                         "use --batch-size 2 or more, or --set g_norm=none")
         return self.net(z if cond is None else torch.cat([z, cond], 1))
 
 

@@ -44,3 +44,10 @@ def test_packing_scores_groups_and_gives_each_sample_its_group_score():
 def test_unknown_norm_is_an_error():
     with pytest.raises(GanforgeError, match="g_norm must be 'batch' or 'none'"):
         Generator(MLPConfig(g_norm="layer"))
+
+
+def test_batch_norm_generator_refuses_a_batch_of_one_in_training_only():
+    G = Generator(MLPConfig(hidden=8, layers=1))
+    with pytest.raises(GanforgeError, match="batches of 2 or more"):
+        G(torch.randn(1, 2))
+    assert G.eval()(torch.randn(1, 2)).shape == (1, 2)

@@ -101,9 +101,7 @@ TEXT2MUSIC = Recipe(
     summary="text-to-music: SpecGAN conditioned on captions (metadata.jsonl 'text'), matching-aware loss",
     reference="Donahue et al., ICLR 2019 (SpecGAN); Tao et al., CVPR 2022 (matching-aware loss, MA-GP)",
     defaults={
-        **_AUDIO_DEFAULTS,
-        "representation": "spectrogram",
-        "griffin_lim_iters": 16,
+        **SPECGAN.defaults,
         "conditional": True,
         "encoder": "text:minilm",
         # DF-GAN's optimisation for the matching-aware hinge loss
@@ -115,9 +113,6 @@ TEXT2MUSIC = Recipe(
         "ma_gp_weight": 2.0,
         "ma_gp_power": 6.0,
     },
-    options={
-        **_AUDIO_OPTIONS,
-        "griffin_lim_iters": "Griffin-Lim iterations when turning spectrograms into audio (paper: 16)",
-    },
+    options=dict(SPECGAN.options),
     phases=[Phase("train")],
 )

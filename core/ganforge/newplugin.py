@@ -41,7 +41,7 @@ def write_plugin(name: str, out) -> list[Path]:
     written = []
     for src in template_files():
         rel = src.relative_to(TEMPLATE).with_suffix("")  # drop .tmpl
-        rel = Path(*(spell["pkg"] if part == "__pkg__" else part for part in rel.parts))
+        rel = Path(*(part.replace("__pkg__", spell["pkg"]) for part in rel.parts))  # unique test file names too
         dest = out / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(src.read_text(encoding="utf-8").format(**spell), encoding="utf-8")

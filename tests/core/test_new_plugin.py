@@ -18,7 +18,7 @@ def test_new_plugin_writes_a_distribution_with_entry_point_and_build_system(tmp_
     assert main(["new-plugin", "my-thing", "--out", str(tmp_path / "p")]) == 0
     files = {p.relative_to(tmp_path / "p").as_posix() for p in (tmp_path / "p").rglob("*") if p.is_file()}
     assert {"pyproject.toml", "README.md", ".github/workflows/ci.yml", "src/ganforge_my_thing/plugin.py",
-            "src/ganforge_my_thing/model.py", "src/ganforge_my_thing/data.py", "tests/test_conformance.py"} <= files
+            "src/ganforge_my_thing/model.py", "src/ganforge_my_thing/data.py", "tests/test_ganforge_my_thing_conformance.py"} <= files
     meta = tomllib.loads((tmp_path / "p" / "pyproject.toml").read_text())
     assert set(meta["build-system"]["requires"]) >= {"setuptools>=68", "wheel"}
     assert meta["project"]["entry-points"]["ganforge"] == {"my-thing": "ganforge_my_thing.plugin"}

@@ -28,6 +28,24 @@ FUZZ = settings(deadline=None, database=None, derandomize=False, print_blob=True
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _memory_bound():
+    """A drawn input that asks for tens of GB must fail here, with its input printed by
+    hypothesis, not take the machine down (twice a full run was OOM-killed, cause unknown):
+    the address space is capped 8 GB above what the process holds, for this module only."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as f:
+        held = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    cap = held + 8 * 2**30
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 # Text without digits: numbers come only from NUMBERS, so no drawn value asks for a
 # billion samples or layers (which would be slow, not wrong).
 WORDS = st.text(alphabet=st.characters(blacklist_categories=("Nd", "Cs")), max_size=8)

@@ -132,8 +132,10 @@ def test_requirements_start_with_ganforge_and_list_each_distribution_once(clean_
     lines = requirements(capsys)
     assert lines[0] == f"ganforge=={ganforge.__version__}"
     assert lines.count("gf-extra==1.2.3") == 1 and "gf-other==1.2.3" in lines
-    # the built-ins ship inside ganforge: no line of their own
-    assert not any(line.startswith(("ganforge-image", "ganforge_image")) for line in lines)
+    # each built-in plugin is a distribution of its own: one line each when installed
+    for name in ("image", "audio", "text", "toy"):
+        if name in manager.plugins:
+            assert lines.count(f"ganforge-{name}=={manager.plugins[name].version}") == 1, lines
     local = [line for line in lines if "gf_local" in line]
     assert len(local) == 1 and local[0].startswith("#")
     assert all(line.startswith("#") or re.fullmatch(r"[A-Za-z0-9._-]+==\S+(  # .*)?", line) for line in lines)

@@ -192,6 +192,17 @@ def cmd_generate(args) -> int:
         if not prompts:
             raise GanforgeError(f"--prompts-file {args.prompts_file} holds no prompts (one per line)")
     pipe = load(args.run, device=args.device)
+    if args.interpolate is not None:
+        from .interpolation import interpolate_conditions, write_interpolation
+
+        if args.seeds:
+            raise GanforgeError("--interpolate uses one latent: give --seed, not --seeds")
+        values = args.classes if args.classes and not prompts else prompts
+        result = interpolate_conditions(pipe, values, steps=args.interpolate, seed=args.seed,
+                                        batch_size=args.batch_size, **parse_assignments(args.set))
+        paths = write_interpolation(result, args.out)
+        print(f"wrote {len(result)} interpolation frames to {args.out} ({len(paths)} files, metadata.jsonl)")
+        return 0
     seeds = parse_seeds(args.seeds) if args.seeds else None
     paths = pipe.generate_to(args.out, n=args.n, seed=args.seed, seeds=seeds, classes=args.classes,
                              prompts=prompts or None, batch_size=args.batch_size, **parse_assignments(args.set))
@@ -327,6 +338,9 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--prompt", action="append", help="text condition (repeatable; cycled over the samples)")
     p.add_argument("--prompts-file", dest="prompts_file", help="prompts, one per line (after any --prompt)")
     p.add_argument("--class", dest="classes", action="append", help="class name (repeatable)")
+    p.add_argument("--interpolate", type=int, metavar="STEPS",
+                   help="frames from each --prompt (or --class) to the next, at one --seed: files, a strip and "
+                        "an animated WebP for images, one joined WAV for audio")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="generation option of the model (truncation=0.7, temperature=0.8, ...)")
     p.add_argument("--batch-size", dest="batch_size", type=int, default=64, help="samples per forward pass")

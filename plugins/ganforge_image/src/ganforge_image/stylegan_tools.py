@@ -159,7 +159,7 @@ def interpolate(pipe, seeds, steps: int = 16, out=None, truncation: float = 1.0,
     if fmt == "webp":
         from PIL import features
 
-        if not features.check("webp_anim"):
+        if not features.check_module("webp"):  # (Pillow 11+ has no separate "webp_anim" feature)
             raise ganforge.GanforgeError("this Pillow cannot write animated WebP; use --format gif")
     if int(fps) < 1:
         raise ganforge.GanforgeError(f"--fps must be 1 or more, got {fps}")

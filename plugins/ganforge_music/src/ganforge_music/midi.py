@@ -160,8 +160,8 @@ def read_midi(path: Path, grid: Grid) -> np.ndarray:
     if not notes:
         raise GanforgeError(f"no notes in the tracks {', '.join(grid.names)}")
     res, spb = grid.beat_resolution, grid.steps_per_bar
-    last = max(round(end * res / tpb) for _, _, _, end in notes)
-    n_steps = max(1, -(-(last + 1) // spb)) * spb
+    last = max(max(round(end * res / tpb), round(start * res / tpb) + 1) for _, _, start, end in notes)
+    n_steps = max(1, -(-last // spb)) * spb  # whole bars holding every note's last step
     roll = np.zeros((len(grid.tracks), n_steps, grid.n_pitches), dtype=bool)
     for k, pitch, start, end in notes:
         a = round(start * res / tpb)

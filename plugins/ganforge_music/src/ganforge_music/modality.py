@@ -39,7 +39,6 @@ class MusicModality(ganforge.Modality):
     # users read result.samples or call modality.to_user(result.samples)
     result_kind = None
     generation_options = ("tempo", "synth", "audio", "png")
-    default_metrics = ("musegan", "prompt-agreement", "fd")
 
     def __init__(self, config: dict, state: dict | None = None):
         super().__init__(config, state)
@@ -149,6 +148,14 @@ class MusicModality(ganforge.Modality):
         return [save_roll_grid(rolls, self.grid, Path(f"{path}.png"), labels=labels[:16] if labels else None)]
 
     # ------------------------------------------------------------------ metrics
+
+    @property
+    def default_metrics(self) -> tuple[str, ...]:
+        """MuseGAN's metrics, prompt agreement and FD in music-stats; a track-conditional run
+        gets MuseGAN's alone (the core's generated set knows no track conditions)."""
+        if self.config.get("conditional") and self.config.get("encoder") in ("track", "music:track"):
+            return ("musegan",)
+        return ("musegan", "prompt-agreement", "fd")
 
     def feature_space(self, real, spec=None):
         """Hand-made musical features (``music-stats``): per track the note density, pitch-class

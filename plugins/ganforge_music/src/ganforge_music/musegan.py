@@ -53,8 +53,8 @@ class MuseGANConfig:
     lowest_pitch: int = 36
     tracks: str = DEFAULT_TRACKS
     z_dim: int = 32  # size of each of the four latents (MuseGAN: 128)
-    g_channels: int = 128  # width of the shared bar generator (private layers use a quarter per track)
-    d_channels: int = 32  # width of the critic's private layers per track
+    g_channels: int = 64  # width of the shared bar generator (private layers: an eighth of it per track)
+    d_channels: int = 16  # width of the critic's private layers per track
     temporal_hidden: int = 256
     conditional: bool = False
     cond_dim: int = 64

@@ -26,12 +26,12 @@ _DEFAULTS = {
     "synth": "auto",
     # networks
     "z_dim": 32,
-    "g_channels": 128,
-    "d_channels": 32,
+    "g_channels": 64,
+    "d_channels": 16,
     "temporal_hidden": 256,
     "condition_tracks": "melody",
     # MuseGAN's optimisation (WGAN-GP)
-    "batch_size": 32,
+    "batch_size": 16,
     "n_critic": 5,
     "lr_g": 1e-3,
     "lr_d": 1e-3,

@@ -8,7 +8,8 @@ per beat, read from the file's ticks, so tempo changes do not move the grid) and
 Bars are ``beats_per_bar`` beats from the first tick (MuseGAN's 4/4 assumption).
 
 Back to MIDI, each run of active steps of one pitch is one note; so two notes of the same
-pitch that touch merge into one (MuseGAN's piano rolls have the same limit).
+pitch that touch merge into one (MuseGAN's piano rolls have the same limit). On the drum
+track every active step is a hit.
 """
 
 from __future__ import annotations
@@ -197,7 +198,9 @@ def write_midi(roll: np.ndarray, path: Path, grid: Grid, tempo: float = 120.0, m
         if not track.drums:
             mt.append(mido.Message("program_change", channel=channel, program=track.program, time=0))
         events = []  # (tick, order, message) -- offs before ons at the same tick
-        for s, e, p in notes_of(roll[k]):
+        # drums: every active step is a hit of its own (a drum has no held notes to merge)
+        hits = [(int(s), int(s) + 1, int(p)) for s, p in np.argwhere(roll[k])] if track.drums else notes_of(roll[k])
+        for s, e, p in hits:
             pitch = grid.lowest_pitch + p
             events.append((step_tick(s), 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
             events.append((step_tick(e), 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))

@@ -50,12 +50,12 @@ def roll_image(phrase: np.ndarray, grid: Grid, scale: tuple[int, int] = (4, 3)):
         for octave in range(0, pitches, 12):  # a faint line at every C
             row = top + (pitches - 1 - octave) * sy
             img[row + sy - 1, label_w:] = 222
+        for b in range(bars + 1):  # bar lines under the notes, so a note on the downbeat shows whole
+            x = min(label_w + b * steps * sx, width - 1)
+            img[top:top + band, x] = 120
         cells = np.kron(roll, np.ones((sy, sx), dtype=bool))
         area = img[top:top + band, label_w:]
         area[cells] = colour
-        for b in range(bars + 1):
-            x = min(label_w + b * steps * sx, width - 1)
-            img[top:top + band, x] = 120
     picture = Image.fromarray(img)
     draw = ImageDraw.Draw(picture)
     for k, name in enumerate(grid.names[:tracks]):

@@ -126,10 +126,12 @@ class MusicModality(ganforge.Modality):
         return [r for r in binarise(x).numpy()]
 
     def save_samples(self, x: torch.Tensor, out_dir, names: Sequence[str], metadata: Sequence[dict] = (),
-                     append: bool = False, tempo: float | None = None, synth: str = "auto", audio: bool = True,
+                     append: bool = False, tempo: float | None = None, synth: str | None = None, audio: bool = True,
                      png: bool = True) -> list[Path]:
+        """A ``.mid``, ``.wav`` and ``.png`` per phrase; ``tempo`` and ``synth`` default to the run's options."""
         out_dir = Path(out_dir)
         tempo = float(tempo or self.tempo)
+        synth = str(synth or self.config.get("synth") or "auto")
         paths = []
         for i, roll in enumerate(self.to_user(x)):
             meta = dict(metadata[i]) if i < len(metadata) else {}

@@ -8,6 +8,7 @@ written with soundfile.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -142,13 +143,12 @@ def synthesise(roll: np.ndarray, grid: Grid, tempo: float, sample_rate: int = SA
     step_s = 60.0 / float(tempo) / grid.beat_resolution
     n = int((roll.shape[1] * step_s + 1.0) * sample_rate)
     out = np.zeros(n, dtype=np.float64)
-    rng = np.random.default_rng(0)
     for k, track in enumerate(grid.tracks):
         for s, e, p in notes_of(roll[k]):
             start = int(s * step_s * sample_rate)
-            dur = (e - s) * step_s
             pitch = grid.lowest_pitch + p
-            wave = _drum(pitch, sample_rate, rng) if track.drums else _tone(track.name, pitch, dur, sample_rate)
+            # the same sound recurs often (every hat, every repeated note): each is made once
+            wave = _drum(pitch, sample_rate) if track.drums else _tone(track.name, pitch, (e - s) * step_s, sample_rate)
             end = min(n, start + len(wave))
             out[start:end] += wave[:end - start]
     peak = np.abs(out).max()
@@ -157,6 +157,7 @@ def synthesise(roll: np.ndarray, grid: Grid, tempo: float, sample_rate: int = SA
     return out.astype(np.float32)
 
 
+@functools.lru_cache(maxsize=4096)
 def _tone(kind: str, pitch: int, dur: float, sr: int) -> np.ndarray:
     freq = 440.0 * 2 ** ((pitch - 69) / 12)
     release = 0.08
@@ -175,11 +176,12 @@ def _tone(kind: str, pitch: int, dur: float, sr: int) -> np.ndarray:
     return level * wave * env
 
 
-def _drum(pitch: int, sr: int, rng) -> np.ndarray:
+@functools.lru_cache(maxsize=256)
+def _drum(pitch: int, sr: int) -> np.ndarray:
     t = np.arange(int(0.25 * sr)) / sr
     if pitch in (35, 36):  # kick: a falling sine
         return 0.9 * np.sin(2 * np.pi * (50 + 60 * np.exp(-t * 30)) * t) * np.exp(-t * 12)
-    noise = rng.standard_normal(len(t))
+    noise = np.random.default_rng(pitch).standard_normal(len(t))
     if pitch in (38, 40, 37, 39):  # snare, rim, clap: noise and a body
         return 0.5 * (noise * np.exp(-t * 25) + np.sin(2 * np.pi * 190 * t) * np.exp(-t * 30))
     if pitch in (41, 43, 45, 47, 48, 50):  # toms

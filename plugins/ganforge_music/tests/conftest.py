@@ -1,0 +1,11 @@
+"""Shared fixtures of the music plugin's tests: a small band data set."""
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def band(tmp_path_factory):
+    """8 songs of the band demo set (2 per style, 8 bars each: 16 phrases), with captions."""
+    from ganforge_music.datasets import make_band
+
+    return make_band(tmp_path_factory.mktemp("band") / "band", n=8, seed=1)

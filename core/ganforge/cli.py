@@ -208,7 +208,9 @@ def cmd_generate(args) -> int:
                              prompts=prompts or None, batch_size=args.batch_size, **parse_assignments(args.set))
     kind = getattr(pipe.modality, "file_kind", "file")
     count = len(seeds) if seeds else args.n
-    print(f"wrote {count} {kind} samples to {args.out} ({len(set(paths))} files, metadata.jsonl)")
+    # a modality may write several files per sample (MIDI + WAV + PNG) and return one path each
+    written = {p for p in paths} | {p for name in {Path(p).stem for p in paths} for p in Path(args.out).glob(f"{name}.*")}
+    print(f"wrote {count} {kind} samples to {args.out} ({len(written)} files, metadata.jsonl)")
     return 0
 
 

@@ -1,6 +1,12 @@
 """Shared fixtures of the music plugin's tests: a small band data set."""
 
+import importlib.util
+
 import pytest
+
+# Collected from the ganforge checkout's root too: without the distribution installed, its tests are left out.
+if importlib.util.find_spec("ganforge_music") is None:
+    collect_ignore_glob = ["test_*.py"]
 
 
 @pytest.fixture(scope="session")

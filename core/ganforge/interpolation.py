@@ -70,38 +70,44 @@ def write_interpolation(result: GenerationResult, out_dir, prefix: str = "frame"
     """Every frame as a file with its ``metadata.jsonl`` line (prompt, next prompt, t, seed),
     plus ``interpolation.png`` (a strip) and ``interpolation.webp``/``.gif`` for images, or
     ``interpolation.wav`` (the clips one after another) for audio."""
-    if fmt not in ("webp", "gif"):
-        raise GanforgeError(f"the animation format is webp or gif, got {fmt!r}")
     out = _out_folder(out_dir)
     with open(out / "metadata.jsonl", "w", encoding="utf-8") as meta:
         paths = _write_batch(result.modality, result.samples, result.records, 0, out, prefix,
                              result.save_options, meta)
     kind = getattr(result.modality, "result_kind", None)
     if kind == "images":
-        paths += _write_images(result.images, out, fmt, fps)
+        paths += list(write_animation(result.images, out, fmt, fps))
     elif kind == "audio":
         paths.append(_write_clips(result.audio, result.sample_rate, out / "interpolation.wav"))
     return paths
 
 
-def _write_images(frames, out: Path, fmt: str, fps: int) -> list[Path]:
+def write_animation(frames, out_dir, fmt: str = "webp", fps: int = 8, strip_frames: int = STRIP_FRAMES,
+                    pad: int = 2) -> tuple[Path, Path]:
+    """PIL ``frames`` as ``interpolation.png`` (a strip of at most ``strip_frames`` evenly
+    spaced frames) and an animated, looping ``interpolation.webp`` or ``.gif`` of all of them
+    (GIF when this Pillow lacks WebP). Returns (strip path, animation path)."""
     from PIL import Image, features
 
+    if fmt not in ("webp", "gif"):
+        raise GanforgeError(f"the animation format is webp or gif, got {fmt!r}")
+    if int(fps) < 1:
+        raise GanforgeError(f"--fps must be 1 or more, got {fps}")
     if fmt == "webp" and not features.check_module("webp"):
         fmt = "gif"  # this Pillow was built without WebP
-    k = min(len(frames), STRIP_FRAMES)
+    out = _out_folder(out_dir)
+    k = min(len(frames), max(2, int(strip_frames)))
     picks = sorted({round(i * (len(frames) - 1) / max(k - 1, 1)) for i in range(k)})
     w, h = frames[0].size
-    strip = Image.new("RGB", (w * len(picks), h))
+    strip = Image.new("RGB", (len(picks) * (w + pad) - pad, h), "white")
     for col, i in enumerate(picks):
-        strip.paste(frames[i].convert("RGB"), (col * w, 0))
+        strip.paste(frames[i].convert("RGB"), (col * (w + pad), 0))
     strip_path, anim_path = out / "interpolation.png", out / f"interpolation.{fmt}"
     strip.save(strip_path)
     rgb = [f.convert("RGB") for f in frames]
     extra = {"lossless": True} if fmt == "webp" else {}
-    rgb[0].save(anim_path, save_all=True, append_images=rgb[1:], duration=int(1000 / max(int(fps), 1)), loop=0,
-                **extra)
-    return [strip_path, anim_path]
+    rgb[0].save(anim_path, save_all=True, append_images=rgb[1:], duration=int(1000 / int(fps)), loop=0, **extra)
+    return strip_path, anim_path
 
 
 def _write_clips(clips, sample_rate: int, path: Path) -> Path:

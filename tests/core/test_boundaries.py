@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC_SUBMODULES = {"ganforge.metrics"}
+PUBLIC_SUBMODULES = {"ganforge.metrics", "ganforge.interpolation"}
 
 
 def imports(path: Path) -> list[str]:

@@ -47,7 +47,8 @@ def test_cli_writes_frames_a_strip_and_an_animation(tmp_path, capsys):
     lines = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
     assert [line["file_name"] for line in lines] == [f.name for f in frames]
     strip = Image.open(out / "interpolation.png")
-    assert strip.size == (4 * Image.open(frames[0]).size[0], Image.open(frames[0]).size[1])
+    w, h = Image.open(frames[0]).size
+    assert strip.size == (4 * w + 3 * 2, h)  # four frames, 2 px apart
     animation = next(out.glob("interpolation.webp"), None) or out / "interpolation.gif"
     with Image.open(animation) as im:
         assert im.n_frames == 4

@@ -154,29 +154,13 @@ def interpolate(pipe, seeds, steps: int = 16, out=None, truncation: float = 1.0,
     """Interpolation frames, written (when ``out`` is given) as ``interpolation.png`` (a
     strip of at most ``strip_frames`` evenly spaced frames) and ``interpolation.gif`` or
     ``.webp`` (every frame, looping). Returns ``{"frames": [...], "strip": path, "animation": path}``."""
-    if fmt not in ("gif", "webp"):
-        raise ganforge.GanforgeError(f"--format must be gif or webp, got {fmt!r}")
-    if fmt == "webp":
-        from PIL import features
+    from ganforge.interpolation import write_animation
 
-        if not features.check_module("webp"):  # (Pillow 11+ has no separate "webp_anim" feature)
-            raise ganforge.GanforgeError("this Pillow cannot write animated WebP; use --format gif")
-    if int(fps) < 1:
-        raise ganforge.GanforgeError(f"--fps must be 1 or more, got {fps}")
     frames = interpolation_frames(pipe, seeds, steps, truncation, noise_mode, classes, loop)
     result = {"frames": frames, "strip": None, "animation": None}
     if out is None:
         return result
-    folder = _out_dir(out)
-    k = min(len(frames), max(2, int(strip_frames)))
-    picks = sorted({round(i * (len(frames) - 1) / (k - 1)) for i in range(k)})
-    result["strip"] = folder / "interpolation.png"
-    _paste([frames[i] for i in picks], columns=len(picks)).save(result["strip"])
-    result["animation"] = folder / f"interpolation.{fmt}"
-    rgb = [f.convert("RGB") for f in frames]
-    extra = {"lossless": True} if fmt == "webp" else {}
-    rgb[0].save(result["animation"], save_all=True, append_images=rgb[1:], duration=int(1000 / int(fps)), loop=0,
-                **extra)
+    result["strip"], result["animation"] = write_animation(frames, out, fmt, fps, strip_frames)
     return result
 
 

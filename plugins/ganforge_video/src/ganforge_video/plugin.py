@@ -7,24 +7,32 @@ GANFORGE_API = 1  # the ganforge plugin API this plugin is written for (ganforge
 
 @hookimpl
 def ganforge_register_modalities(register):
-    register("video-points", "ganforge_video.model:Points", summary="points in CSV files")
+    register("video", "ganforge_video.modality:VideoModality",
+             summary="clips: folders of frames, GIF/WebP, MP4/AVI/WebM with PyAV <-> GIF, WebP, MP4, PNG strips")
 
 
 @hookimpl
 def ganforge_register_generators(register):
-    register("video-mlp", "ganforge_video.model:Generator", summary="MLP generator")
+    register("vgan", "ganforge_video.vgan:Generator", summary="VGAN two-stream generator (3-D foreground + mask, 2-D background)")
 
 
 @hookimpl
 def ganforge_register_discriminators(register):
-    register("video-mlp", "ganforge_video.model:Discriminator", summary="MLP discriminator")
+    register("vgan", "ganforge_video.vgan:Discriminator", summary="VGAN 3-D convolutional discriminator")
+
+
+@hookimpl
+def ganforge_register_objectives(register):
+    register("vgan", "ganforge_video.vgan:VGANObjective", summary="non-saturating GAN + L1 sparsity of VGAN's mask")
 
 
 @hookimpl
 def ganforge_register_recipes(register):
-    register("video", "ganforge_video.model:RECIPE", summary="an MLP GAN on points (data: `ganforge data video-demo`)")
+    register("vgan", "ganforge_video.recipes:VGAN",
+             summary="VGAN (Vondrick et al. 2016), video with scene dynamics (data: `ganforge data moving-shapes`)")
 
 
 @hookimpl
 def ganforge_register_datasets(register):
-    register("video-demo", "ganforge_video.data:make_demo", summary="points on a circle, drawn (never downloaded)")
+    register("moving-shapes", "ganforge_video.data:make_moving_shapes",
+             summary="clips of circles, squares and triangles moving over a still background, a class each (drawn)")

@@ -86,10 +86,25 @@ def _frames_from_folder(files: list[Path], needed: int):
 
 
 def _frames_from_pillow(path: Path, needed: int):
+    """GIF / WebP frames at the clip's frame rate: GIF writers (Pillow's too) merge identical
+    consecutive frames into one shown longer, so a frame held for k times the shortest
+    duration is given k times."""
     with Image.open(path) as img:
-        for i in range(min(needed, getattr(img, "n_frames", 1))):
+        durations = []
+        for i in range(getattr(img, "n_frames", 1)):
             img.seek(i)
-            yield f"frame {i}", img.copy()
+            img.load()  # WebP sets a frame's duration only once it is decoded
+            durations.append(int(img.info.get("duration") or 0))
+        base = min((d for d in durations if d > 0), default=0)
+        given = 0
+        for i, duration in enumerate(durations):
+            if given >= needed:
+                break
+            img.seek(i)
+            frame = img.copy()
+            for _ in range(max(1, round(duration / base)) if base else 1):
+                yield f"frame {i}", frame
+                given += 1
 
 
 def _frames_from_pyav(path: Path, needed: int):

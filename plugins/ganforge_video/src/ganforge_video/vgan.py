@@ -124,9 +124,9 @@ class Generator(ganforge.Generator):
             bg += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(True)]
         self.foreground = nn.Sequential(*fg)
         self.background = nn.Sequential(*bg)
-        # the last stage: the video's colours and the mask, from the same features
-        self.to_video = _up3d(widths[-1], cfg.channels, doubles[-1])
-        self.to_mask = _up3d(widths[-1], 1, doubles[-1])
+        # the last stage: the foreground's colours and the mask, from the same features (one
+        # convolution with channels + 1 outputs is the paper's two heads, computed together)
+        self.to_foreground = _up3d(widths[-1], cfg.channels + 1, doubles[-1])
         self.to_still = nn.ConvTranspose2d(widths[-1], cfg.channels, 4, 2, 1, bias=False)
         _init(self)
         # The mask of the latest forward pass, for the objective's sparsity term: a plain dict
@@ -147,8 +147,8 @@ class Generator(ganforge.Generator):
         h = self._input(z, cond)
         f = self.foreground(h[:, :, None, None, None])
         b = self.background(h[:, :, None, None])
-        foreground = torch.tanh(self.to_video(f))
-        mask = torch.sigmoid(self.to_mask(f))
+        out = self.to_foreground(f)
+        foreground, mask = torch.tanh(out[:, :-1]), torch.sigmoid(out[:, -1:])
         background = torch.tanh(self.to_still(b))
         video = mask * foreground + (1 - mask) * background.unsqueeze(2)
         return {"video": video, "foreground": foreground, "mask": mask, "background": background}

@@ -134,3 +134,19 @@ def test_video_mp4_round_trip_with_pyav(tmp_path):
     x = data.fields["x"][0].float()
     expected = torch.from_numpy(np.stack([np.asarray(f) for f in _frames(4, size=16)])).permute(3, 0, 1, 2).float()
     assert (x - expected).abs().mean() < 12  # H.264 is lossy; the square is where it was
+
+
+def test_video_feature_space_tells_moving_shapes_from_still_and_shuffled_ones(tmp_path):
+    from ganforge.metrics import frechet_distance
+
+    m, data = _load(make_moving_shapes(tmp_path / "s", n=120, frames=8, size=16), frames=8)
+    name, extract = m.feature_space(data)
+    assert name == "video-stats-v1" and extract.judges
+    x = data.batch(torch.randperm(120, generator=torch.Generator().manual_seed(0)))["x"]
+    a, b = x[:60], x[60:]
+    real = frechet_distance(extract(a), extract(b))
+    still = frechet_distance(extract(a), extract(b[:, :, :1].expand_as(b)))
+    shuffled = frechet_distance(extract(a), extract(b[:, :, torch.randperm(8, generator=torch.Generator().manual_seed(1))]))
+    assert real < shuffled < still
+    with pytest.raises(ganforge.GanforgeError, match="one feature space"):
+        m.feature_space(data, "inception")

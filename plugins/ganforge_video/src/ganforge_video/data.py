@@ -58,7 +58,8 @@ def clip(rng: random.Random, shape: str, frames: int, size: int) -> list:
     # writers merge identical consecutive frames, which would shorten the clip
     angle = math.radians(rng.choice([0, 90, 180, 270]) + rng.uniform(20, 70))
     speed = size * rng.uniform(0.03, 0.05)  # pixels per frame: about half the frame in 16 frames
-    vx, vy = speed * math.cos(angle), speed * math.sin(angle)
+    # and at least a pixel a frame along each axis, so that small frames change too
+    vx, vy = (math.copysign(max(1.0, abs(v)), v) for v in (speed * math.cos(angle), speed * math.sin(angle)))
     out = []
     for _ in range(frames):
         img = background.copy()
@@ -99,8 +100,8 @@ def make_moving_shapes(out_dir, n: int = 600, frames: int = 16, size: int = 64, 
         folder.mkdir(parents=True, exist_ok=True)
         images = clip(rng, shape, frames, size)
         if format == "gif":
-            # GIF stores palettes; these few flat colours survive it without dithering
-            images[0].save(folder / f"{i:05d}.gif", save_all=True, append_images=images[1:], duration=125,
+            # GIF stores palettes (these few flat colours survive them) and whole centiseconds
+            images[0].save(folder / f"{i:05d}.gif", save_all=True, append_images=images[1:], duration=120,
                            loop=0, optimize=False, disposal=1)
         else:
             clip_dir = folder / f"{i:05d}"

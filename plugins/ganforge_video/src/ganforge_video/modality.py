@@ -127,7 +127,7 @@ class VideoModality(ganforge.Modality):
     # clips are reached with ganforge_video.frames(result) (PIL frames per sample).
     result_kind = None
     generation_options = ("fps", "formats", "scale")
-    default_metrics = ()
+    default_metrics = ("fd", "kid")
 
     def _option(self, key: str, default: int, low: int = 1) -> int:
         value = self.config.get(key, default)
@@ -224,6 +224,15 @@ class VideoModality(ganforge.Modality):
     def derived_config(self) -> dict:
         return {"frames": self.frames, "frame_size": self.frame_size, "channels": self.channels,
                 "n_classes": len(self.class_names())}
+
+    def feature_space(self, real, spec: str | None = None):
+        """``video-stats-v1`` (the only one): scene and motion statistics, see :mod:`ganforge_video.features`."""
+        from .features import NAME, video_stats
+
+        if spec not in (None, "", "stats", NAME):
+            raise ganforge.GanforgeError(f"--features {spec!r}: the video modality has one feature space, 'stats' "
+                                         f"({NAME})")
+        return NAME, video_stats
 
     # ----------------------------------------------------------------------------- writing
 

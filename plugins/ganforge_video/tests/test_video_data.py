@@ -47,7 +47,7 @@ def test_video_frames_folder_is_one_clip_in_name_order(tmp_path):
     m, data = _load(tmp_path / "clip", frame_size=20)
     x = data.fields["x"]
     assert x.shape == (1, 3, 4, 20, 20) and x.dtype == torch.uint8
-    first = np.asarray(Image.open(tmp_path / "clip" / names[0]).convert("RGB")).transpose(2, 0, 1)
+    first = np.array(Image.open(tmp_path / "clip" / names[0]).convert("RGB")).transpose(2, 0, 1).copy()
     assert torch.equal(x[0, :, 0], torch.from_numpy(first))
     batch = data.batch(torch.tensor([0]))["x"]
     assert batch.dtype == torch.float32 and batch.min() == -1 and batch.max() == 1
@@ -150,3 +150,15 @@ def test_video_feature_space_tells_moving_shapes_from_still_and_shuffled_ones(tm
     assert real < shuffled < still
     with pytest.raises(ganforge.GanforgeError, match="one feature space"):
         m.feature_space(data, "inception")
+
+
+def test_video_grayscale_clips_load_and_save(tmp_path):
+    _gif(tmp_path / "a.gif", _frames(4))
+    m, data = _load(tmp_path, channels=1)
+    x = data.batch(torch.tensor([0]))["x"]
+    assert x.shape == (1, 1, 4, 16, 16)
+    paths = m.save_samples(x, tmp_path / "out", ["g"], formats="gif,webp,png")
+    assert paths == [tmp_path / "out" / "g.gif"]
+    for ext in ("gif", "webp"):
+        with Image.open(tmp_path / "out" / f"g.{ext}") as img:
+            assert img.n_frames == 4

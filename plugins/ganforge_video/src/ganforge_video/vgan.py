@@ -47,8 +47,8 @@ class VGANConfig:
     frame_size: int = 32    # S, a power of two >= 16
     channels: int = 3
     nz: int = 100
-    ngf: int = 32           # generator width next to the video
-    ndf: int = 32           # discriminator width next to the video
+    ngf: int = 16           # generator width next to the video
+    ndf: int = 16           # discriminator width next to the video
     d_norm: str = "batch"   # batch (the paper), layer or none
     conditional: bool = False
     cond_dim: int = 64

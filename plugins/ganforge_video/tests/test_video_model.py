@@ -36,9 +36,10 @@ def test_video_plan_matches_the_paper_and_the_small_default():
         plan(VGANConfig(frame_size=48))
 
 
-@pytest.mark.parametrize("frames, size", [(4, 16), (2, 32), (8, 16)])
-def test_video_networks_map_videos_to_logits(frames, size):
-    cfg = VGANConfig(frames=frames, frame_size=size, ngf=4, ndf=4, nz=8)
+@pytest.mark.parametrize("frames, size, up", [(4, 16, "resize"), (2, 32, "transposed"), (8, 16, "transposed"),
+                                               (2, 32, "resize")])
+def test_video_networks_map_videos_to_logits(frames, size, up):
+    cfg = VGANConfig(frames=frames, frame_size=size, ngf=4, ndf=4, nz=8, g_up=up)
     g, d = Generator(cfg), Discriminator(cfg)
     x = g(torch.randn(3, 8))
     assert x.shape == (3, 3, frames, size, size) and x.abs().max() <= 1
@@ -56,7 +57,8 @@ def test_video_mask_composes_foreground_over_a_still_background():
     # a blank foreground stream (f = tanh 0 = 0, m = sigmoid 0 = 1/2) leaves half the still
     # background in every frame
     with torch.no_grad():
-        g.to_foreground.weight.zero_()
+        for p in g.to_foreground.parameters():
+            p.zero_()
     s = g.streams(torch.randn(2, 8))
     assert torch.allclose(s["video"], 0.5 * s["background"][:, :, None].expand_as(s["video"]))
 

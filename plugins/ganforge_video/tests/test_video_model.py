@@ -131,14 +131,17 @@ def test_video_generation_writes_gif_webp_and_strips_pillow_reopens(trained, tmp
         pipe.generate_to(tmp_path / "bad", n=1, formats="avi")
 
 
-def test_video_generation_cli(trained, tmp_path, capsys):
-    from ganforge.cli import main
+def test_video_generation_cli(trained, tmp_path):
+    import subprocess
+    import sys
 
-    assert main(["generate", str(trained.out), "-n", "2", "--out", str(tmp_path / "cli"),
-                 "--set", "formats=gif,png", "--class", "square", "--device", "cpu"]) == 0
+    done = subprocess.run([sys.executable, "-m", "ganforge", "generate", str(trained.out), "-n", "2",
+                           "--out", str(tmp_path / "cli"), "--set", "formats=gif,png", "--class", "square",
+                           "--device", "cpu"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "cli").glob("sample_0*")) == [
         "sample_00000.gif", "sample_00000.png", "sample_00001.gif", "sample_00001.png"]
-    assert "wrote 2 GIF samples" in capsys.readouterr().out
+    assert "wrote 2 GIF samples" in done.stdout
 
 
 @pytest.mark.skipif(not has_pyav(), reason="PyAV is not installed")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILTIN = ("toy", "image", "audio", "text", "music")
+BUILTIN = ("toy", "image", "audio", "text", "music", "video")
 
 
 def pyproject(path: Path) -> dict:

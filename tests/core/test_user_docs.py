@@ -9,7 +9,7 @@ import pytest
 from ganforge import cli, plugins
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILTIN = ("toy", "image", "audio", "text", "music")
+BUILTIN = ("toy", "image", "audio", "text", "music", "video")
 REFRESH = "ganforge recipes --markdown > docs/recipes.md (with only the built-in plugins installed)"
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import ganforge
 
 from . import plots, runs
+from .cli import parse
 
 REPORT_NAME = "report.html"
 MAX_PREVIEWS = 8
@@ -193,7 +194,7 @@ def report_main(argv: list[str]) -> int:
     parser.add_argument("--evaluate", metavar="DATA", help="also score the run against DATA (ganforge evaluate's "
                         "default metrics) and keep the scores in RUN/metrics.jsonl")
     parser.add_argument("-n", type=int, help="generated samples to score with --evaluate")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     path = write_report(args.run, args.out, args.evaluate, args.n)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained: open it in a browser)")
     return 0

@@ -172,21 +172,27 @@ def push(run, repo: str, private: bool = False, token: str | None = None, prompt
          message: str | None = None) -> str:
     """Upload ``run`` to ``repo`` (created if needed); return the repository's URL."""
     check_repo(repo)
+    runs.read_info(run)  # a clear error before any work
     api = _hf_api(token)
+    url = _ask_hub(repo, lambda: api.create_repo(repo, private=private, exist_ok=True))  # refused: before any work
     with tempfile.TemporaryDirectory(prefix="ganforge-push-") as tmp:
         folder = build_upload(run, Path(tmp) / "upload", repo, prompts, half)
-        try:
-            url = api.create_repo(repo, private=private, exist_ok=True)
-            api.upload_folder(repo_id=repo, folder_path=str(folder),
-                              commit_message=message or f"ganforge push of {Path(run).resolve().name}")
-        except Exception as e:  # the Hub's errors (not logged in, no right to the name, no network)
-            name = type(e).__name__
-            if "Token" in name or "401" in str(e) or "403" in str(e):
-                raise ganforge.GanforgeError(f"the Hub refused {repo}: log in with `hf auth login` (a token with write "
-                                             f"access to {repo.split('/')[0]}) or pass --token") from None
-            first = str(e).strip().splitlines()[0] if str(e).strip() else name
-            raise ganforge.GanforgeError(f"pushing to {repo} failed: {first}") from None
+        _ask_hub(repo, lambda: api.upload_folder(repo_id=repo, folder_path=str(folder), commit_message=message
+                                                 or f"ganforge push of {Path(run).resolve().name}"))
     return str(url) if url else f"https://huggingface.co/{repo}"
+
+
+def _ask_hub(repo: str, call):
+    """``call()``, with the Hub's errors (not logged in, no right to the name, no network) as one line."""
+    try:
+        return call()
+    except Exception as e:
+        name = type(e).__name__
+        if "Token" in name or "401" in str(e) or "403" in str(e):
+            raise ganforge.GanforgeError(f"the Hub refused {repo}: log in with `hf auth login` (a token with write "
+                                         f"access to {repo.split('/')[0]}) or pass --token") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else name
+        raise ganforge.GanforgeError(f"pushing to {repo} failed: {first}") from None
 
 
 def push_main(argv: list[str]) -> int:

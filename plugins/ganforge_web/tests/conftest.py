@@ -43,3 +43,23 @@ def audio_run(tmp_path_factory):
     ganforge.get_registry().get("dataset", "tones")(root / "tones", n=16)
     ganforge.train("wavegan", data=root / "tones", out=root / "runs" / "tones", steps=4, overrides=TINY_AUDIO)
     return root / "runs" / "tones"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(image_run, tmp_path_factory):
+    """`ganforge serve` on a free port, over the folder holding the image run: (url, app)."""
+    from ganforge_web.server import build_app, launch
+
+    app = build_app(image_run.parent.parent, cache=tmp_path_factory.mktemp("serve-cache"))
+    port = free_port()
+    launch(app, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", app
+    app.close()

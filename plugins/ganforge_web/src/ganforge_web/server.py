@@ -216,7 +216,8 @@ def build_app(root=".", cache=None, device: str = "cpu"):
                         about = gr.Markdown(elem_id="about")
                         prompt = gr.Textbox(label="Prompt", lines=2, visible=False, elem_id="prompt",
                                             placeholder="describe it the way the training captions did")
-                        class_name = gr.Dropdown(label="Class", visible=False, elem_id="class")
+                        class_name = gr.Dropdown(choices=[("every class in turn", "")], value="", label="Class",
+                                                 visible=False, allow_custom_value=True, elem_id="class")
                         with gr.Row():
                             seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="seed",
                                              min_width=90, scale=1)

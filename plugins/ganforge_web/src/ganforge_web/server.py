@@ -245,7 +245,8 @@ def build_app(root=".", cache=None, device: str = "cpu"):
                 with gr.Row():
                     loss_plot = gr.Image(label="losses", type="pil", show_label=False, elem_id="loss-plot")
                     other_plot = gr.Image(label="other values", type="pil", show_label=False, visible=False)
-                previews = gr.Gallery(label="Previews over time", columns=6, height="auto", elem_id="previews")
+                previews = gr.Gallery(label="Previews over time", columns=4, height="auto", object_fit="contain",
+                                      elem_id="previews")
                 preview_audio = gr.Audio(label="last preview", visible=False, type="filepath")
                 preview_text = gr.Textbox(label="last preview", lines=10, visible=False)
                 with gr.Row():

@@ -100,3 +100,20 @@ def test_the_training_tab_shows_a_runs_curves_and_previews(browser, server, imag
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "training.png"), full_page=True)
     page.close()
+
+
+def test_the_training_tab_follows_a_run_as_it_trains(browser, server, image_run, tmp_path):
+    url, _ = server
+    run = tmp_path / "training"
+    shutil.copytree(image_run, run)
+    page = open_page(browser, url)
+    page.get_by_role("tab", name="Training").click()
+    page.fill("#run input", str(run))
+    page.locator("#run input").press("Enter")
+    page.wait_for_function("document.querySelector('#run-status').innerText.includes('step 12/12')")
+    with open(run / "log.jsonl", "a") as log:  # the training writes on
+        log.write(json.dumps({"step": 14, "phase": "train", "d_loss": 0.5, "g_loss": 2.0}) + "\n")
+    page.wait_for_function("document.querySelector('#run-status').innerText.includes('step 14/12')",
+                           timeout=20_000)  # the next refresh (every 5 s) shows it
+    assert "g_loss 2.0000" in page.inner_text("#run-status")
+    page.close()

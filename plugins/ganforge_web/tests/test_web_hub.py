@@ -3,12 +3,13 @@ is replaced); what is uploaded then loads by `hf:` name from a hub cache laid ou
 with HF_HUB_OFFLINE=1."""
 
 import json
+import re
 import shutil
 
 import pytest
 
 import ganforge
-from ganforge.cli import main
+from ganforge_web.hub import push_main
 
 huggingface_hub = pytest.importorskip("huggingface_hub")
 
@@ -45,7 +46,7 @@ def test_push_uploads_an_export_with_a_model_card_and_it_loads_by_hf_name(image_
     from conftest import listing
 
     before = listing(image_run)
-    assert main(["push", str(image_run), "me/shapes", "--private", "--token", "t0k"]) == 0
+    assert push_main([str(image_run), "me/shapes", "--private", "--token", "t0k"]) == 0
     out = capsys.readouterr().out
     assert "pushed" in out and "ganforge generate hf:me/shapes" in out
     assert fake_hub.calls[0] == ("create_repo", "me/shapes", True, True)
@@ -80,7 +81,7 @@ def test_dry_run_writes_the_upload_set_and_touches_no_hub(audio_run, tmp_path, m
         raise AssertionError("the Hub was called")
 
     monkeypatch.setattr(huggingface_hub, "HfApi", no_network)
-    assert main(["push", str(audio_run), "me/tones", "--dry-run", str(tmp_path / "up")]) == 0
+    assert push_main([str(audio_run), "me/tones", "--dry-run", str(tmp_path / "up")]) == 0
     names = {p.name for p in (tmp_path / "up").iterdir()}
     assert {"README.md", "ganforge.json", "sample_grid.png", "sample_grid.wav"} <= names
     assert not list((tmp_path / "up").rglob("*.pt"))
@@ -91,18 +92,18 @@ def test_dry_run_writes_the_upload_set_and_touches_no_hub(audio_run, tmp_path, m
     ("noslash", "'noslash' is not a Hub repository name; write user/name"),
     ("a/b/c", "'a/b/c' is not a Hub repository name"),
 ])
-def test_bad_repository_names_are_one_line_errors(image_run, fake_hub, capsys, repo, message):
-    assert main(["push", str(image_run), repo]) == 2
-    assert message in capsys.readouterr().err
+def test_bad_repository_names_are_one_line_errors(image_run, fake_hub, repo, message):
+    with pytest.raises(ganforge.GanforgeError, match=re.escape(message)):
+        push_main([str(image_run), repo])
     assert fake_hub.calls == []
 
 
-def test_a_refusing_hub_is_a_one_line_error(image_run, monkeypatch, capsys):
+def test_a_refusing_hub_is_a_one_line_error(image_run, monkeypatch):
     class Refusing(FakeApi):
         def create_repo(self, repo_id, **kwargs):
             raise huggingface_hub.errors.LocalTokenNotFoundError("Token is required")
 
     monkeypatch.setattr(huggingface_hub, "HfApi", Refusing)
-    assert main(["push", str(image_run), "me/shapes"]) == 2
-    err = capsys.readouterr().err
-    assert "log in with `hf auth login`" in err and err.count("\n") == 1
+    with pytest.raises(ganforge.GanforgeError) as e:
+        push_main([str(image_run), "me/shapes"])
+    assert "log in with `hf auth login`" in str(e.value) and "\n" not in str(e.value)

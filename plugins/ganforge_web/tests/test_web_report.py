@@ -5,11 +5,14 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
 
-from ganforge.cli import main
+import ganforge
+from ganforge_web.report import report_main
 
 from conftest import listing
 
@@ -24,7 +27,7 @@ def test_the_report_goes_into_the_run_and_holds_its_plots_and_previews(image_run
     run = tmp_path / "run"
     shutil.copytree(image_run, run)
     (run / "metrics.json").write_text(json.dumps({"feature_space": "image-rotation", "fd": 12.5, "class_acc": 0.75}))
-    assert main(["report", str(run)]) == 0
+    assert report_main([str(run)]) == 0
     assert f"wrote {run / 'report.html'}" in capsys.readouterr().out
     text = (run / "report.html").read_text()
     found = pictures(text)
@@ -40,24 +43,31 @@ def test_the_report_goes_into_the_run_and_holds_its_plots_and_previews(image_run
 
 def test_report_out_writes_nothing_into_the_run(image_run, tmp_path):
     before = listing(image_run)
-    assert main(["report", str(image_run), "--out", str(tmp_path / "elsewhere")]) == 0
+    assert report_main([str(image_run), "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "report.html").stat().st_size > 10_000
     assert listing(image_run) == before
 
 
 def test_an_audio_run_report_embeds_its_spectrograms_and_last_audio(audio_run, tmp_path):
-    assert main(["report", str(audio_run), "--out", str(tmp_path)]) == 0
+    assert report_main([str(audio_run), "--out", str(tmp_path)]) == 0
     text = (tmp_path / "report.html").read_text()
     assert len(pictures(text)) == 2 + 2  # losses, others (wasserstein, gp), two spectrogram previews
     assert re.search(r"<audio controls src='data:audio/wav;base64,UklGR", text)  # a RIFF (WAV) file
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["report", "{tmp}/nothing"], "is not a run folder (it has no ganforge.json)"),
-    (["report", "{run}", "--out", "{run}/ganforge.json"], "it is a file; choose another --out folder"),
+    (["{tmp}/nothing"], "is not a run folder (it has no ganforge.json)"),
+    (["{run}", "--out", "{run}/ganforge.json"], "it is a file; choose another --out folder"),
 ])
-def test_bad_input_is_a_one_line_error(image_run, tmp_path, capsys, argv, message):
-    argv = [a.format(tmp=tmp_path, run=image_run) for a in argv]
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+def test_bad_input_is_a_one_line_error(image_run, tmp_path, argv, message):
+    with pytest.raises(ganforge.GanforgeError) as e:
+        report_main([a.format(tmp=tmp_path, run=image_run) for a in argv])
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_the_ganforge_command_runs_it(image_run, tmp_path):
+    """Through the entry point, as a user types it (`ganforge report RUN --out DIR`)."""
+    done = subprocess.run([sys.executable, "-m", "ganforge", "report", str(image_run), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.html").is_file() and "self-contained" in done.stdout

@@ -117,3 +117,22 @@ def test_the_training_tab_follows_a_run_as_it_trains(browser, server, image_run,
                            timeout=20_000)  # the next refresh (every 5 s) shows it
     assert "g_loss 2.0000" in page.inner_text("#run-status")
     page.close()
+
+
+def test_an_audio_run_gives_players_with_spectrograms(browser, server, audio_run):
+    url, _ = server
+    page = open_page(browser, url)
+    page.fill("#model input", str(audio_run))
+    page.locator("#model input").press("Enter")
+    page.wait_for_selector("#prompt textarea", state="hidden")  # this model takes no prompt
+    page.fill("#count input[type=number]", "2")
+    page.locator("#count input[type=number]").press("Enter")
+    page.click("#generate")
+    page.wait_for_function("document.querySelectorAll('#other audio').length === 2", timeout=TIMEOUT)
+    assert page.inner_text("#note").strip().startswith("2 sounds in")
+    for kind in ("audio", "img"):  # the server hands out the WAV and its spectrogram
+        src = page.locator(f"#other {kind}").first.get_attribute("src")
+        status, head = page.evaluate("async (u) => { const r = await fetch(u); const b = new Uint8Array("
+                                     "await r.arrayBuffer()); return [r.status, Array.from(b.slice(0, 4))]; }", src)
+        assert status == 200 and bytes(head) == (b"RIFF" if kind == "audio" else b"\x89PNG")
+    page.close()

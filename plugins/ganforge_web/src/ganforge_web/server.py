@@ -36,7 +36,7 @@ CSS = """
 .gf-header p {color: var(--body-text-color-subdued); margin-top: 2px}
 .gf-audio {display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px}
 .gf-audio figure {margin: 0; padding: 8px; border: 1px solid var(--border-color-primary); border-radius: 8px}
-.gf-audio img {width: 100%; image-rendering: pixelated; border-radius: 4px}
+.gf-audio img {width: 100%; height: 150px; object-fit: fill; image-rendering: pixelated; border-radius: 4px}
 .gf-audio audio {width: 100%; margin-top: 6px}
 .gf-audio figcaption, .gf-texts li small {color: var(--body-text-color-subdued); font-size: 0.85em}
 .gf-texts li {margin: 4px 0; font-family: var(--font-mono)}
@@ -172,7 +172,8 @@ def build_app(root=".", cache=None, device: str = "cpu"):
                                    truncation=truncation, temperature=temperature)
         except ganforge.GanforgeError as e:
             raise gr.Error(str(e)) from None
-        note = f"{len(made.files)} {made.kind} in {made.seconds:.2f} s"
+        word = {"audio": "sounds", "texts": "texts", "images": "images"}.get(made.kind, made.kind)
+        note = f"{len(made.files)} {word} in {made.seconds:.2f} s"
         images = made.kind == "images"
         gallery = [(str(p), _caption(r)) for p, r in zip(made.pictures, made.records)] if images else []
         other = _audio_html(made) if made.kind == "audio" else _texts_html(made) if made.kind == "texts" else ""

@@ -9,7 +9,7 @@ import pytest
 import ganforge
 from ganforge_web.generation import Models
 
-from conftest import listing
+from web_testing import listing
 
 PROMPT = "a small red star on a blue background"
 

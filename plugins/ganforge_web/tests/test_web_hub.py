@@ -43,7 +43,7 @@ def fake_hub(monkeypatch, tmp_path):
 
 def test_push_uploads_an_export_with_a_model_card_and_it_loads_by_hf_name(image_run, fake_hub, tmp_path,
                                                                          monkeypatch, capsys):
-    from conftest import listing
+    from web_testing import listing
 
     before = listing(image_run)
     assert push_main([str(image_run), "me/shapes", "--private", "--token", "t0k"]) == 0

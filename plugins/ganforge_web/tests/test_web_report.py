@@ -14,7 +14,7 @@ from PIL import Image
 import ganforge
 from ganforge_web.report import report_main
 
-from conftest import listing
+from web_testing import listing
 
 DATA_PNG = re.compile(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'")
 

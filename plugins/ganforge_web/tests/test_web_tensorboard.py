@@ -5,7 +5,7 @@ import pytest
 
 import ganforge
 
-from conftest import TINY_IMAGE
+from web_testing import TINY_IMAGE
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 

@@ -74,3 +74,17 @@ def test_an_unknown_model_is_a_one_line_error(models, tmp_path):
     with pytest.raises(ganforge.GanforgeError) as e:
         models.info(str(tmp_path / "no-such-run"))
     assert "\n" not in str(e.value) and "no-such-run" in str(e.value)
+
+
+def test_a_stylegan_run_offers_truncation_and_records_it(tmp_path, models):
+    tiny = {"image_size": 16, "channel_base": 128, "channel_max": 16, "nz": 8, "w_dim": 8, "batch_size": 4,
+            "mbstd_group": 2, "progress": False, "preview_n": 0, "checkpoint_every": 0, "sample_every": 0,
+            "device": "cpu"}
+    ganforge.get_registry().get("dataset", "shapes")(tmp_path / "shapes", n=8, size=16)
+    ganforge.train("stylegan", data=tmp_path / "shapes", out=tmp_path / "sg", steps=1, overrides=tiny)
+    info = models.info(str(tmp_path / "sg"))
+    assert (info.condition, info.truncation, info.temperature) == (None, True, False)
+    made = models.generate(str(tmp_path / "sg"), n=2, truncation=0.5)
+    assert made.records[0]["options"] == {"truncation": 0.5}
+    plain = models.generate(str(tmp_path / "sg"), n=2, truncation=1.0)  # the slider's rest: no option at all
+    assert plain.records[0]["options"] == {}

@@ -102,6 +102,7 @@ def test_the_training_tab_shows_a_runs_curves_and_previews(browser, server, imag
     page.close()
 
 
+@pytest.mark.slow  # left out of the default run: pytest -m slow
 def test_the_training_tab_follows_a_run_as_it_trains(browser, server, image_run, tmp_path):
     url, _ = server
     run = tmp_path / "training"
@@ -119,6 +120,7 @@ def test_the_training_tab_follows_a_run_as_it_trains(browser, server, image_run,
     page.close()
 
 
+@pytest.mark.slow  # left out of the default run: pytest -m slow
 def test_an_audio_run_gives_players_with_spectrograms(browser, server, audio_run):
     url, _ = server
     page = open_page(browser, url)

@@ -76,6 +76,7 @@ def test_an_unknown_model_is_a_one_line_error(models, tmp_path):
     assert "\n" not in str(e.value) and "no-such-run" in str(e.value)
 
 
+@pytest.mark.slow  # left out of the default run: pytest -m slow
 def test_a_stylegan_run_offers_truncation_and_records_it(tmp_path, models):
     tiny = {"image_size": 16, "channel_base": 128, "channel_max": 16, "nz": 8, "w_dim": 8, "batch_size": 4,
             "mbstd_group": 2, "progress": False, "preview_n": 0, "checkpoint_every": 0, "sample_every": 0,

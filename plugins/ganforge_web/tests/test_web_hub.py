@@ -76,6 +76,7 @@ def test_push_uploads_an_export_with_a_model_card_and_it_loads_by_hf_name(image_
     assert (ours == shared).all()  # the same images, from the same seed
 
 
+@pytest.mark.slow  # left out of the default run: pytest -m slow
 def test_dry_run_writes_the_upload_set_and_touches_no_hub(audio_run, tmp_path, monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("the Hub was called")

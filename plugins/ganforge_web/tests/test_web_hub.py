@@ -74,6 +74,10 @@ def test_push_uploads_an_export_with_a_model_card_and_it_loads_by_hf_name(image_
     ours = ganforge.load(image_run, device="cpu").generate(n=4, seed=3, classes=["star"]).samples
     shared = ganforge.load("hf:me/shapes", device="cpu").generate(n=4, seed=3, classes=["star"]).samples
     assert (ours == shared).all()  # the same images, from the same seed
+    from ganforge_web.generation import Models
+
+    made = Models(tmp_path / "page-cache").generate("hf:me/shapes", n=2, class_name="star")  # as the page asks
+    assert [r["class"] for r in made.records] == ["star", "star"] and made.records[0]["run"].endswith(REV)
 
 
 @pytest.mark.slow  # left out of the default run: pytest -m slow

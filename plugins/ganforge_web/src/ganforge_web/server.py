@@ -197,7 +197,7 @@ def build_app(root=".", cache=None, device: str = "cpu"):
                 config, signature)
 
     def on_tick(run_path, live, last_signature):
-        if not live:
+        if not live or not run_path:
             return (gr.skip(),) * 9
         return on_run(run_path, last_signature, force=False)
 

@@ -102,6 +102,60 @@ def _write_batch(modality, x, records, start, out, prefix, options, meta) -> lis
     return paths
 
 
+HUB_PREFIX = "hf:"
+#: what a model on the Hugging Face Hub may contribute: JSON and safetensors, never a pickle
+HUB_PATTERNS = ["*.json", "*.safetensors"]
+
+
+def is_hub_name(name) -> bool:
+    """``hf:user/name`` (optionally ``@revision``): a model on the Hugging Face Hub."""
+    return isinstance(name, str) and name.startswith(HUB_PREFIX)
+
+
+def resolve_hub(name: str) -> Path:
+    """The local folder of ``hf:user/name[@revision]``: downloaded once into the hub cache
+    (``HF_HUB_CACHE``), only its JSON and safetensors files; a cached copy is used when
+    offline (``HF_HUB_OFFLINE=1``) or when the Hub cannot be reached."""
+    import os
+
+    spec = name[len(HUB_PREFIX):]
+    repo_id, _, revision = spec.partition("@")
+    parts = repo_id.split("/")
+    if len(parts) != 2 or not all(parts) or any(c.isspace() for c in repo_id):
+        raise GanforgeError(f"'{name}' is not a Hub model name; write hf:user/name (or hf:user/name@revision)")
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, HFValidationError,
+                                            LocalEntryNotFoundError, RepositoryNotFoundError,
+                                            RevisionNotFoundError)
+    except ModuleNotFoundError:
+        raise GanforgeError(f"loading {name} needs huggingface_hub: pip install huggingface_hub") from None
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    try:
+        folder = snapshot_download(repo_id, revision=revision or None, allow_patterns=HUB_PATTERNS,
+                                   cache_dir=os.environ.get("HF_HUB_CACHE") or None, local_files_only=offline,
+                                   library_name="ganforge")
+    except GatedRepoError:
+        raise GanforgeError(f"{name} is gated on the Hub: accept its terms on huggingface.co, then log in "
+                            f"with `hf auth login`") from None
+    except RevisionNotFoundError:
+        raise GanforgeError(f"{name}: the Hub repository has no revision '{revision}'") from None
+    except RepositoryNotFoundError:
+        raise GanforgeError(f"{name} is not on the Hub (or it is private: log in with `hf auth login`)") from None
+    except LocalEntryNotFoundError:
+        why = "HF_HUB_OFFLINE is set" if offline else "the Hub cannot be reached"
+        raise GanforgeError(f"{name} is not in the Hugging Face cache and {why}; connect once to download it") from None
+    except HFValidationError as e:
+        raise GanforgeError(f"'{name}' is not a Hub model name ({str(e).splitlines()[0]})") from None
+    except (HfHubHTTPError, OSError) as e:
+        raise GanforgeError(f"{name} could not be downloaded: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    folder = Path(folder)
+    if not (folder / artifacts.RUN_FILE).is_file():
+        raise GanforgeError(f"{name} is not a ganforge model (it has no {artifacts.RUN_FILE}); "
+                            f"share one with `ganforge push RUN user/name`")
+    return folder
+
+
 class Pipeline:
     """A trained run, loaded for generation."""
 
@@ -109,7 +163,7 @@ class Pipeline:
         from .devices import resolve_device
         from .export import resolve_run
 
-        self.run_dir = resolve_run(run_dir)
+        self.run_dir = resolve_run(resolve_hub(run_dir) if is_hub_name(run_dir) else run_dir)
         info = artifacts.read_run_json(self.run_dir)
         folder = artifacts.checkpoint_dir(self.run_dir, info)
         if folder is None:
@@ -273,7 +327,9 @@ class Pipeline:
 
 def load(run_dir, device: str = "auto", use_ema: bool = True) -> Pipeline:
     """Load a trained run for generation (the EMA generator unless ``use_ema=False``).
-    ``run_dir`` is a run folder, an export, or the name of a model a plugin ships."""
+    ``run_dir`` is a run folder, an export, the name of a model a plugin ships, or
+    ``hf:user/name`` for a model on the Hugging Face Hub (downloaded once; JSON and
+    safetensors files only)."""
     return Pipeline(run_dir, device=device, use_ema=use_ema)
 
 

@@ -96,10 +96,52 @@ class Recipe:
     def all_defaults(self) -> dict:
         out = {k: v for k, (v, _) in COMMON_OPTIONS.items()}
         out["objective"] = self.objective
+        out.update({k: v for k, (v, _, _) in plugin_options().items()})
         out.update(self.defaults)
         return out
 
     def option_help(self) -> dict[str, str]:
         out = {k: h for k, (_, h) in COMMON_OPTIONS.items()}
+        out.update({k: f"{h} [plugin {plugin}]" for k, (_, h, plugin) in plugin_options().items()})
         out.update(self.options)
         return out
+
+
+#: The module attribute with which a plugin declares run options of its own, read by every
+#: recipe: ``GANFORGE_OPTIONS = {"tensorboard": (False, "log to TensorBoard")}``.
+OPTIONS_ATTRIBUTE = "GANFORGE_OPTIONS"
+
+
+def plugin_options() -> dict[str, tuple[object, str, str]]:
+    """Run options that loaded plugins declare for every recipe (a lifecycle-hook plugin's
+    switch, such as ``tensorboard``): ``{name: (default, help, plugin)}``. The plugin reads
+    the value from ``run.config`` in its hooks; ``--set name=value`` sets it, checked and
+    coerced against the default like any option. A name that is a common option or that
+    two plugins declare is a one-line error naming them; a recipe's own ``defaults`` may
+    change a plugin option's default, as they do a common option's."""
+    from .errors import GanforgeError
+    from .plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    out: dict[str, tuple[object, str, str]] = {}
+    for name, info in sorted(manager.plugins.items()):
+        module = manager.pm.get_plugin(name) if info.status == "ok" else None
+        declared = getattr(module, OPTIONS_ATTRIBUTE, None)
+        if declared is None:
+            continue
+        if not isinstance(declared, dict):
+            raise GanforgeError(f"plugin '{name}': {OPTIONS_ATTRIBUTE} must be a dict "
+                                f"{{option: (default, help)}}, got {type(declared).__name__}")
+        for key, spec in declared.items():
+            if not (isinstance(key, str) and key.isidentifier() and isinstance(spec, tuple) and len(spec) == 2
+                    and isinstance(spec[1], str)):
+                raise GanforgeError(f"plugin '{name}': {OPTIONS_ATTRIBUTE} entry {key!r} must be "
+                                    f"'name': (default, 'one line of help')")
+            if key in COMMON_OPTIONS:
+                raise GanforgeError(f"plugin '{name}' declares the run option '{key}', which every recipe already "
+                                    f"has; rename it")
+            if key in out:
+                raise GanforgeError(f"run option '{key}' is declared by plugin '{out[key][2]}' and again by "
+                                    f"plugin '{name}'; rename one of them")
+            out[key] = (spec[0], spec[1], name)
+    return out

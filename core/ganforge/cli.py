@@ -482,6 +482,24 @@ def _one_line(message: str) -> str:
     return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
+def _plugin_command(argv: list[str], commands) -> tuple | None:
+    """(entry, its arguments) when the first word after the global options names a plugin's
+    command. (argparse's REMAINDER would refuse `ganforge serve --port 8000`: an option
+    before any positional argument.)"""
+    i = 0
+    while i < len(argv):
+        if argv[i] == "-p":
+            i += 2
+        elif argv[i] == "--debug" or (argv[i].startswith("-p") and len(argv[i]) > 2):
+            i += 1
+        else:
+            break
+    by_name = {e.name: e for e in commands}
+    if i < len(argv) and argv[i] in by_name:
+        return by_name[argv[i]], argv[i + 1:]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -497,6 +515,10 @@ def main(argv: list[str] | None = None) -> int:
             plugins.reset(extra_modules=known.plugin_modules)
         commands = [e for e in plugins.get_plugin_manager().registry.entries("command")
                     if e.name not in BUILTIN_COMMANDS]
+        command = _plugin_command(argv, commands)
+        if command is not None:  # its own parser gets every argument after its name, options first too
+            entry, rest = command
+            return int(entry.load()(rest) or 0)
         parser = build_parser(commands)
         args = parser.parse_args(argv)
         if args.command is None:

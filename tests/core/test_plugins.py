@@ -194,4 +194,7 @@ def test_plugin_commands_are_added_to_the_cli(site):
     """))
     result = run_cli("-p", "gf_cmd", "hello", "a", "b", env={"PYTHONPATH": str(site)})
     assert result.returncode == 3 and result.stdout.strip() == "hello a b"
+    # options before any positional argument reach the command too (`ganforge serve --port 8000`)
+    result = run_cli("-p", "gf_cmd", "--debug", "hello", "--port", "8000", "x", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 3 and result.stdout.strip() == "hello --port 8000 x", result.stderr
     assert "says hello" in run_cli("-p", "gf_cmd", "--help", env={"PYTHONPATH": str(site)}).stdout

@@ -220,9 +220,14 @@ def cmd_evaluate(args) -> int:
 
     pipe = load(args.run, device=args.device)
     scores = evaluate(pipe, args.data, metrics=args.metric or None, n=args.n, seed=args.seed, features=args.features)
+    kept = _keep_scores(args.run, pipe, args.data, scores) if args.save else None
     if args.json:
         print(json.dumps(scores, indent=2))
         return 0
+    if kept:
+        print(f"scores kept in {kept} (ganforge report and ganforge serve show them)")
+    elif args.save:
+        print(f"scores not kept: {args.run} is not a run folder this user can write")
     space = scores.get("feature_space")
     if space:
         print(f"feature space: {space} (figures from different feature spaces are not comparable)")
@@ -232,6 +237,21 @@ def cmd_evaluate(args) -> int:
         if key not in ("feature_space", "feature_space_judges"):
             print(f"  {key:>20}: {value:.4f}" if isinstance(value, float) else f"  {key:>20}: {value}")
     return 0
+
+
+def _keep_scores(run: str, pipe, data: str, scores: dict) -> Path | None:
+    """``--save``: append the scores to RUN/metrics.jsonl when RUN is a run folder the user
+    named and may write (not a shipped model or a Hub download); None when not kept."""
+    folder = Path(run)
+    if not folder.is_dir() or folder.resolve() != Path(pipe.run_dir).resolve():
+        return None
+    record = {"data": str(data), "checkpoint": Path(pipe._checkpoint).name, **scores}
+    try:
+        with open(folder / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+    except OSError:
+        return None  # a read-only run still gets its scores printed
+    return folder / "metrics.jsonl"
 
 
 def cmd_export(args) -> int:
@@ -358,6 +378,8 @@ def build_parser(plugin_commands) -> argparse.ArgumentParser:
     p.add_argument("--features", help="feature space for distances: a TorchScript file, or a modality's named space "
                         "(see the modality's docs)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--save", action="store_true", help="also append the scores to RUN/metrics.jsonl (shown by "
+                   "ganforge report and ganforge serve)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.set_defaults(func=cmd_evaluate)
 

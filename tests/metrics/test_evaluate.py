@@ -207,3 +207,23 @@ def test_evaluate_a_trained_toy_run_end_to_end(tmp_path):
     assert out["feature_space"] and out["fd"] > 0 and 0 <= out["coverage"] <= 1
     # the same seed gives the same figures
     assert evaluate(pipe, data, metrics=[fd], n=300)["fd"] == out["fd"]
+
+
+def test_cli_evaluate_save_keeps_the_scores_in_the_run(tmp_path, capsys):
+    import json
+
+    from ganforge.cli import main
+
+    from ganforge_toy.datasets import make_ring
+
+    data = make_ring(tmp_path / "ring", n=400)
+    run = tmp_path / "run"
+    ganforge.train("toy-ring", data=data, out=run, steps=2, overrides={"progress": False})
+    assert main(["evaluate", str(run), "--data", str(data), "--metric", "modes", "-n", "200"]) == 0
+    assert not (run / "metrics.jsonl").exists()  # only --save writes into the run
+    for _ in range(2):
+        assert main(["evaluate", str(run), "--data", str(data), "--metric", "modes", "-n", "200", "--save"]) == 0
+    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 and lines[0]["data"] == str(data) and "modes" in lines[0]
+    assert lines[0]["checkpoint"].startswith("step-")
+    assert "scores kept in" in capsys.readouterr().out

@@ -105,7 +105,7 @@ def _previews_html(previews: list) -> str:
 def _metrics_html(records: list[dict]) -> str:
     if not records:
         return ("<p class='note'>No metrics yet: <code>ganforge report RUN --evaluate DATA</code> scores the run, "
-                "or keep <code>ganforge evaluate RUN --data DATA --json &gt; RUN/metrics.json</code>.</p>")
+                "or run <code>ganforge evaluate RUN --data DATA --save</code>.</p>")
     parts = []
     for record in records:
         rows = [(k, f"{v:.4f}" if isinstance(v, float) else (json.dumps(v) if not isinstance(v, str) else v))

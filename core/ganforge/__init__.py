@@ -43,6 +43,7 @@ _LAZY = {
     "generate": "ganforge.pipeline",
     "Pipeline": "ganforge.pipeline",
     "GenerationResult": "ganforge.pipeline",
+    "export_run": "ganforge.export",
     "get_registry": "ganforge.plugins",
     "add_plugin": "ganforge.plugins",
     "remove_plugin": "ganforge.plugins",

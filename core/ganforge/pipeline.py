@@ -66,6 +66,12 @@ class GenerationResult:
         """Strings (text runs)."""
         return self._user("texts")
 
+    @property
+    def objects(self) -> list:
+        """The samples as the modality's user objects, whatever their kind: what ``images``,
+        ``audio`` or ``texts`` give, or a plugin's own (a video's frames, a piano roll)."""
+        return self.modality.to_user(self.samples, **self.save_options)
+
     def save(self, out_dir, prefix: str = "sample", preview: bool = True) -> list[Path]:
         """Write one file per sample (PNG / WAV / TXT, as the modality decides), a
         ``metadata.jsonl`` line per file, and a preview of the first samples."""
@@ -305,6 +311,14 @@ class Pipeline:
             chunks.append(x)
             records += recs
         return GenerationResult(torch.cat(chunks), records, self.modality, save_options)
+
+    def interpolate(self, values, steps: int = 8, seed: int = 0, **options) -> GenerationResult:
+        """Frames from each of ``values`` (prompts, or class names) to the next, ``steps`` per
+        pair, at one latent (``seed``): :func:`ganforge.interpolation.interpolate_conditions`;
+        ``write_interpolation(result, out)`` there writes them with a strip and an animation."""
+        from .interpolation import interpolate_conditions
+
+        return interpolate_conditions(self, values, steps=steps, seed=seed, **options)
 
     def generate_to(self, out_dir, n: int = 16, seed: int = 0, classes=None, prompts=None,
                     seeds: Sequence[int] | None = None, batch_size: int = 64, prefix: str = "sample",

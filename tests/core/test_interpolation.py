@@ -94,3 +94,12 @@ def test_audio_interpolation_writes_each_clip_and_one_joined_wav(tmp_path):
     one, _ = sf.read(clips[0])
     assert len(joined) == 3 * len(one) + 2 * int(0.15 * rate)
     assert np.abs(joined).max() > 0
+
+
+def test_pipeline_interpolate_and_generic_objects(shapes_t2i):
+    result = shapes_t2i.interpolate([A, B], steps=2, seed=4)
+    direct = interpolate_conditions(shapes_t2i, [A, B], steps=2, seed=4)
+    assert torch.equal(result.samples, direct.samples)
+    objects, images = result.objects, result.images
+    assert len(objects) == len(images) == 3
+    assert [o.size for o in objects] == [i.size for i in images]

@@ -36,7 +36,7 @@ class MusicModality(ganforge.Modality):
 
     file_kind = "MIDI"
     # no GenerationResult property gives rolls (it has .images, .audio, .texts); Python
-    # users read result.samples or call modality.to_user(result.samples)
+    # users read result.samples or result.objects (boolean rolls)
     result_kind = None
     generation_options = ("tempo", "synth", "audio", "png")
 

@@ -124,7 +124,7 @@ class VideoModality(ganforge.Modality):
 
     file_kind = "GIF"
     # GenerationResult has no `videos`; the kit allows images, audio or texts only, so
-    # clips are reached with ganforge_video.frames(result) (PIL frames per sample).
+    # clips are reached with result.objects (PIL frames per sample).
     result_kind = None
     generation_options = ("fps", "formats", "scale")
     default_metrics = ("fd", "kid")

@@ -45,3 +45,9 @@ def ganforge_register_datasets(register):
 def ganforge_register_metrics(register):
     register("nn-distance", "ganforge_audio.metrics:nn_distance",
              summary="mean nearest-neighbour distance from generated samples to the training set")
+
+
+@hookimpl
+def ganforge_register_models(register):
+    register("tones-t2m", "ganforge_audio.pretrained:TONES_T2M",
+             summary="text-to-music: 1 s tones from a prompt such as 'C major chord, organ'")

@@ -6,5 +6,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: text2image (DF-GAN) on `ganforge data shapes --set style=prompts`, text:minilm prompts
+#: the class-conditional DCGAN (preset small-data) on `ganforge data shapes --set style=prompts`,
+#: conditioned on captions through text:hashed
 SHAPES_T2I = HERE / "shapes-t2i"

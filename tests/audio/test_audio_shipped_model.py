@@ -1,0 +1,61 @@
+"""The text-to-music model the audio plugin ships: found by name, generates WAVs from prompts,
+and is rebuilt by the commands docs/prompts.md gives (run here for a few steps)."""
+
+import re
+import shlex
+from pathlib import Path
+
+import soundfile
+import torch
+
+import ganforge
+from ganforge.cli import main
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "prompts.md"
+
+
+def test_tones_t2m_is_registered_and_generates_wavs_from_prompts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    pipe = ganforge.load("tones-t2m", device="cpu")
+    prompts = ["C major chord, organ", "A note, sine"]
+    a = pipe.generate(4, seed=0, prompts=prompts)
+    b = pipe.generate(4, seed=0, prompts=prompts)
+    assert torch.equal(a.samples, b.samples)
+    assert [r["prompt"] for r in a.records] == prompts * 2
+    assert main(["generate", "tones-t2m", "--out", "out", "-n", "4", "--prompt", prompts[0]]) == 0
+    wavs = sorted((tmp_path / "out").glob("sample_0*.wav"))
+    assert len(wavs) == 4
+    audio, rate = soundfile.read(wavs[0])
+    assert rate == 16000 and len(audio) == 16384 and 0.01 < abs(audio).max() <= 1.0
+
+
+def test_shipped_model_is_small():
+    from ganforge_audio.pretrained import TONES_T2M
+
+    size = sum(f.stat().st_size for f in TONES_T2M.rglob("*") if f.is_file())
+    assert 0 < size < 5_000_000
+
+
+def _documented_commands() -> list[list[str]]:
+    text = DOCS.read_text()
+    block = text[text.index("### tones-t2m"):]
+    block = block[block.index("```bash") + len("```bash"):]
+    block = block[:block.index("```")].replace("\\\n", " ")
+    return [shlex.split(line)[1:] for line in block.strip().splitlines() if line.startswith("ganforge ")]
+
+
+def test_the_documented_rebuild_commands_run(tmp_path, monkeypatch):
+    commands = _documented_commands()
+    assert [c[0] for c in commands] == ["data", "train", "export"]
+    monkeypatch.chdir(tmp_path)
+    for argv in commands:  # the same commands, a few steps on a little data
+        argv = [re.sub(r"^n=\d+$", "n=16", a) for a in argv]
+        if argv[0] == "train":
+            i = argv.index("--steps")
+            argv[i + 1] = "2"
+            argv += ["--set", "model_dim=4", "--set", "audio_length=4096", "--batch-size", "8",
+                     "--set", "progress=false", "--set", "sample_every=0", "--set", "preview_n=2"]
+        assert main(argv) == 0, argv
+    out = Path(commands[-1][commands[-1].index("--out") + 1])
+    result = ganforge.load(out).generate(2, seed=0, prompts=["C major chord, organ"])
+    assert len(result.audio) == 2

@@ -99,7 +99,7 @@ class Run:
         self.generator = self._build("generator")
         self.discriminator = self._build("discriminator")
         self.augment = self._build("augmentation") if self.names.get("augmentation") else None
-        if self.config["channels_last"] and self.device.type == "cuda":
+        if self.config["channels_last"]:  # oneDNN's CPU convolutions also prefer it
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
         if self.world > 1:
@@ -257,7 +257,7 @@ class Run:
         for k, v in batch.items():
             if isinstance(v, torch.Tensor):
                 v = v.to(self.device, non_blocking=True)
-                if self.config["channels_last"] and v.dim() == 4 and self.device.type == "cuda":
+                if self.config["channels_last"] and v.dim() == 4:
                     v = v.contiguous(memory_format=torch.channels_last)
                 batch[k] = v
         return batch

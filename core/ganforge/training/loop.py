@@ -123,6 +123,7 @@ class Run:
         self._saved_step = -1
         self._stop_requested = False
         self._last_log: dict = {}
+        self._calibrated_step = -1  # the step at which the EMA generator's batch norm was last re-estimated
         if saved is not None:
             self._restore(saved)
         else:
@@ -493,6 +494,8 @@ class Run:
         G = self.generator_ema
         if G is None:
             return self.generator
+        if self._calibrated_step == self.step:  # the checkpoint and the preview of one step: the same result
+            return G
         n = self.stream.batch_size
         g = torch.Generator().manual_seed(int(self.config["seed"]) + 777)  # never the training RNG
         cond = self._encode(self._preview_conditions(n)) if self.encoder is not None else None
@@ -502,6 +505,7 @@ class Run:
             G(z) if cond is None else G(z, cond)
 
         recalibrate_batch_norm(G, sample)
+        self._calibrated_step = self.step
         return G
 
     @torch.no_grad()

@@ -149,10 +149,12 @@ class Generator(ganforge.Generator):
     # ------------------------------------------------------------------ sampling
 
     @torch.no_grad()
-    def continue_from(self, prefix: torch.Tensor, state, u: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    def continue_from(self, prefix: torch.Tensor, state, u: torch.Tensor, temperature: float = 1.0,
+                      proposals: bool = False) -> torch.Tensor:
         """Draw the remaining ``u.shape[1]`` tokens after ``prefix`` ``[n, g]`` given the LSTM
-        state ``(h, c)`` reached after reading it; return full sequences."""
-        out, sampler = [prefix], Sampler(self, temperature)
+        state ``(h, c)`` reached after reading it; return full sequences (``proposals``: see
+        ``Sampler``)."""
+        out, sampler = [prefix], Sampler(self, temperature, proposals=proposals)
         for t in range(u.shape[1]):
             tok = sampler.draw(state[0], u[:, t]).unsqueeze(1)
             out.append(tok)
@@ -161,14 +163,19 @@ class Generator(ganforge.Generator):
         return self.finish(torch.cat(out, 1))
 
     @torch.no_grad()
-    def forward(self, z: torch.Tensor, cond=None, temperature: float = 1.0) -> torch.Tensor:
-        """Sequences ``[n, seq_len]`` from uniform noise ``z`` ``[n, seq_len]``."""
+    def forward(self, z: torch.Tensor, cond=None, temperature: float = 1.0, proposals: bool = False) -> torch.Tensor:
+        """Sequences ``[n, seq_len]`` from uniform noise ``z`` ``[n, seq_len]`` (the same ``z``,
+        the same text, unless ``proposals``)."""
         bos, state = self.start(len(z))
-        return self.continue_from(bos[:, :0], self.cell(bos, state), z.to(bos.device), temperature)
+        return self.continue_from(bos[:, :0], self.cell(bos, state), z.to(bos.device), temperature, proposals)
 
-    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
-        """``n`` sequences drawn from the model, LongTensor ``[n, seq_len]``."""
-        return self(self.sample_latent(n, generator, self.out.weight.device), temperature=temperature)
+    def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
+               proposals: bool = False) -> torch.Tensor:
+        """``n`` sequences drawn from the model, LongTensor ``[n, seq_len]``. ``proposals``
+        (training's fresh samples): faster where ``Sampler`` can, same distribution, but
+        rejected draws take uniforms from torch's global generator, not ``generator``."""
+        return self(self.sample_latent(n, generator, self.out.weight.device), temperature=temperature,
+                    proposals=proposals)
 
     def generate(self, n, cond=None, generator=None, latents=None, temperature: float = 1.0, **options):
         """``n`` sequences; ``latents`` are the uniform draws ``[n, seq_len]`` that pick the tokens."""

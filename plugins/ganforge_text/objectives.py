@@ -150,7 +150,7 @@ def discriminator_bce(s, config: dict) -> tuple[torch.Tensor, dict]:
     """BCE of real lines (target 1) against fresh generator samples (target 0), plus the
     paper's L2 penalty on the output layer (``d_l2``)."""
     G, D = _unwrap(s.generator), s.discriminator
-    fake = G.sample(len(s.real))
+    fake = G.sample(len(s.real), proposals=True)
     real_logits, fake_logits = D(s.real), D(fake)
     loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
     l2 = float(config.get("d_l2", 0.0))
@@ -249,7 +249,7 @@ class PolicyGradient(ganforge.Objective):
     def generator_loss(self, s):
         G = _unwrap(s.generator)
         policy = self._rollout_policy(G)
-        tokens = G.sample(len(s.real))
+        tokens = G.sample(len(s.real), proposals=True)
         rewards = rollout_rewards(policy, _unwrap(s.discriminator), tokens, self.n_rollouts)
         mask = G.mask(tokens).float()
         loss = policy_gradient_loss(G.log_prob(tokens), rewards, mask, self.baseline)

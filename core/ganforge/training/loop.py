@@ -123,7 +123,8 @@ class Run:
         self._saved_step = -1
         self._stop_requested = False
         self._last_log: dict = {}
-        self._calibrated_step = -1  # the step at which the EMA generator's batch norm was last re-estimated
+        self._calibrated_step = -1
+        self._data_seconds = 0.0  # the step at which the EMA generator's batch norm was last re-estimated
         if saved is not None:
             self._restore(saved)
         else:
@@ -251,6 +252,13 @@ class Run:
     # ------------------------------------------------------------------ one step
 
     def _batch(self) -> dict:
+        started = time.perf_counter()
+        try:
+            return self._fetch_batch()
+        finally:
+            self._data_seconds += time.perf_counter() - started
+
+    def _fetch_batch(self) -> dict:
         indices = self.stream.next()
         if self.world > 1:
             indices = indices[self.rank :: self.world]
@@ -426,7 +434,9 @@ class Run:
             while self.phase_step < length and not self._stop_requested:
                 self._announce_progress()
                 n_real = int(self.phase_config["n_critic"]) if self.objective.trains_discriminator else 1
+                self._data_seconds = 0.0
                 logs = self.train_step()
+                logs["data_s"] = self._data_seconds  # of this step, waiting for its batches (read, decode, copy)
                 self.step += 1
                 self.phase_step += 1
                 self.samples_seen += n_real * self.stream.batch_size  # the global batch, over all ranks

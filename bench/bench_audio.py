@@ -9,6 +9,11 @@
 
     python bench/bench_audio.py                     # a few minutes on 2 CPU cores
     python bench/bench_audio.py --model-dim 32 --steps 10 --device cuda
+    python bench/bench_audio.py --profile-only      # where one training step's time goes
+
+``--profile`` / ``--profile-only``: torch.profiler over one whole training step of each
+recipe (5 critic updates with the gradient penalty, one generator update, the EMA),
+the second step of a ``ganforge.train`` run; prints the operators by self CPU time.
 """
 
 from __future__ import annotations
@@ -100,6 +105,40 @@ def bench_training(recipe: str, data_dir: Path, work: Path, args) -> tuple[float
     return framework, plain, out
 
 
+class ProfileOneStep:
+    """A ganforge plugin: torch.profiler around the second training step."""
+
+    def __init__(self):
+        self.prof = None
+
+    @ganforge.hookimpl
+    def ganforge_on_step_end(self, run, step, logs):
+        from torch.profiler import ProfilerActivity, profile
+
+        if step == 1:
+            self.prof = profile(activities=[ProfilerActivity.CPU])
+            self.prof.__enter__()
+        elif step == 2 and self.prof is not None:
+            self.prof.__exit__(None, None, None)
+
+
+def profile_step(recipe: str, data_dir: Path, work: Path, args, rows: int = 14) -> None:
+    plugin = ProfileOneStep()
+    ganforge.add_plugin(plugin, name="bench-profile")
+    try:
+        ganforge.train(recipe, data=data_dir, out=work / f"{recipe}-profile", steps=2, overrides={
+            "model_dim": args.model_dim, "audio_length": args.length, "batch_size": args.batch,
+            "sample_every": 0, "checkpoint_every": 0, "progress": False, "device": args.device, "seed": 0})
+    finally:
+        ganforge.remove_plugin("bench-profile")
+    events = plugin.prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    print(f"\n{recipe}: one training step, {total / 1e6:.2f} s of CPU time; operators by self CPU time")
+    print("| operator | self CPU ms | share | calls |\n|---|---|---|---|")
+    for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:rows]:
+        print(f"| `{e.key}` | {e.self_cpu_time_total / 1e3:.1f} | {e.self_cpu_time_total / total:.1%} | {e.count} |")
+
+
 def realtime_factor(generate, n: int, seconds_per_clip: float, repeats: int = 2) -> float:
     generate(1)  # warm-up
     best = float("inf")
@@ -120,6 +159,8 @@ def main():
     parser.add_argument("--generate", type=int, default=16, help="clips per generation timing")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 suits a shared machine)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--profile", action="store_true", help="also profile one training step of each recipe")
+    parser.add_argument("--profile-only", action="store_true", help="only profile one training step of each recipe")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, device {args.device}, {args.threads} CPU thread(s), "
@@ -129,6 +170,11 @@ def main():
         work = Path(tmp)
         registry = ganforge.get_plugin_manager().registry
         data_dir = registry.get("dataset", "audio:tones")(work / "tones", n=args.clips)
+        if args.profile or args.profile_only:
+            for recipe in ("wavegan", "specgan"):
+                profile_step(recipe, data_dir, work, args)
+            if args.profile_only:
+                return
         runs = {}
         for recipe in ("wavegan", "specgan"):
             _, _, runs[recipe] = bench_training(recipe, data_dir, work, args)

@@ -44,6 +44,8 @@ def test_training_writes_a_complete_run(ring, tmp_path):
     assert info["modality_state"]["dataset"] == "ring"
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5] and all("d_loss" in r and "g_loss" in r for r in log)
+    # each step's wait for its data (indexing, decoding, copying): logged, and a small part of the step
+    assert all(0 <= r["data_s"] < 1.0 for r in log)
     assert (tmp_path / "run" / "samples" / "step_0000005.png").is_file()
     # no stray temporary files: every write was atomic
     assert not [p for p in (tmp_path / "run").rglob("*") if p.name.endswith((".tmp", ".partial"))]
@@ -91,7 +93,7 @@ def test_resume_continues_exactly(ring, tmp_path):
         assert all(torch.equal(a[k], b[k]) for k in a), name
     full = (tmp_path / "full" / "log.jsonl").read_text().splitlines()
     part = (tmp_path / "part" / "log.jsonl").read_text().splitlines()
-    strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k != "samples_per_s"} for l in lines]
+    strip = lambda lines: [{k: v for k, v in json.loads(l).items() if k not in ("samples_per_s", "data_s")} for l in lines]
     assert strip(full) == strip(part)
 
 

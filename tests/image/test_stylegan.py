@@ -318,7 +318,7 @@ def test_resume_is_exact(shapes16, tmp_path):
         wb = load_file(str(checkpoint_dir(tmp_path / "b") / f"{name}.safetensors"))
         assert all(torch.equal(wa[k], wb[k]) for k in wa), name
     assert torch.equal(a.objective.pl_mean, b.objective.pl_mean)
-    assert read_log(tmp_path / "a") == [{**r, "samples_per_s": x["samples_per_s"]}
+    assert read_log(tmp_path / "a") == [{**r, "samples_per_s": x["samples_per_s"], "data_s": x["data_s"]}
                                        for r, x in zip(read_log(tmp_path / "b"), read_log(tmp_path / "a"))]
 
 

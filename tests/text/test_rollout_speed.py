@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganforge_text.discriminator import CNNDiscriminatorConfig, Discriminator
-from ganforge_text.generator import Generator, LSTMGeneratorConfig
+from ganforge_text.generator import Generator, LSTMGeneratorConfig, Sampler
 from ganforge_text.objectives import rollout_rewards, rollout_rewards_reference
 
 
@@ -57,8 +57,81 @@ def test_edge_shapes():
     assert torch.allclose(rollout_rewards(G, D, tokens, 1), ref, atol=1e-6)
 
 
-def test_draw_hidden_in_chunks_is_draw():
+def test_sampler_draws_what_the_plain_cdf_draws():
     G, _ = nets()
-    h, u = torch.randn(50, 12), torch.rand(50)
-    assert torch.equal(G.draw_hidden(h, u, chunk=7), G.draw(G.logits(h), u))
-    assert torch.equal(G.invert(G.cdf(G.logits(h)), u[:, None].repeat(1, 3)), G.draw(G.logits(h), u)[:, None].repeat(1, 3))
+    h, u = torch.tanh(torch.randn(500, 12)), torch.rand(500)
+    assert torch.equal(Sampler(G, chunk=7).draw(h, u), G.draw(G.logits(h), u))
+    assert torch.equal(Sampler(G, 0.7).draw(h, u), G.draw(G.logits(h), u, 0.7))
+    # inputs beyond |h| < 1 and sharp weights take the path that subtracts the max
+    with torch.no_grad():
+        G.out.weight.mul_(40)
+    big = h * 3
+    assert torch.equal(G.draw_hidden(big, u), G.draw(G.logits(big), u))
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_sampler_at_the_oracle_vocabulary(scale):
+    # V = 5004 (not a whole number of blocks), 4 banned ids: the same ids as the plain CDF
+    # except where float rounding moves a step (the plain cumsum over 5004 terms rounds)
+    torch.manual_seed(0)
+    G = Generator(LSTMGeneratorConfig(vocab_size=5004, seq_len=4, emb_dim=8, hidden_dim=32, init_std=0.1 * scale,
+                                      banned_tokens=[0, 1, 2, 3]))
+    h, u = torch.tanh(torch.randn(3000, 32)), torch.rand(3000)
+    u[:2] = torch.tensor([0.0, torch.tensor(1.0).nextafter(torch.tensor(0.0)).item()])
+    new, ref = G.draw_hidden(h, u), G.draw(G.logits(h), u)
+    assert (new != ref).sum() <= 3
+    assert new.min() >= 4 and new.max() < 5004  # never a banned or padding id, even at u = 0 and u -> 1
+
+
+def test_sampled_frequencies_follow_softmax():
+    G, _ = nets(vocab=70)  # two blocks
+    h = torch.tanh(torch.randn(1, 12)).repeat(40000, 1)
+    counts = torch.bincount(G.draw_hidden(h, torch.rand(40000), 1.5), minlength=70).float() / 40000
+    assert torch.allclose(counts, torch.softmax(G.logits(h[:1])[0] / 1.5, -1), atol=0.006)
+    assert counts[:2].sum() == 0
+
+
+def _tv(a, b):
+    return 0.5 * (a - b).abs().sum().item()
+
+
+@pytest.mark.skipif(not Sampler.__init__.__globals__["_cpu_has_fast_bf16"](), reason="no bf16 dot products on this CPU")
+def test_bf16_proposals_are_corrected_to_the_exact_distribution():
+    # a proposal table made deliberately wrong (half the ids 0.5 base-2 units too likely,
+    # within a slack of 0.55): the accept/redraw step must still give the exact softmax
+    torch.manual_seed(0)
+    G = Generator(LSTMGeneratorConfig(vocab_size=1200, seq_len=2, emb_dim=4, hidden_dim=8, init_std=0.3,
+                                      banned_tokens=[0, 1]))
+    h = torch.tanh(torch.randn(1, 8)).repeat(200_000, 1)
+    exact = torch.softmax(G.logits(h[:1])[0], -1)
+    sampler = Sampler(G, proposals=True)
+    assert sampler.proposal is not None
+    distorted = sampler.table.clone()
+    distorted[-1, ::2] += 0.5
+    sampler.proposal = distorted.bfloat16()
+    reach = sampler.bound * max(1.0, h.abs().max().item())
+    sampler.PROPOSAL_ERROR = (0.5 + 0.05) / reach
+    sampler.MAX_SLACK = 1.0
+    got = torch.bincount(sampler.draw(h, torch.rand(len(h))), minlength=1200).float() / len(h)
+    proposal = torch.softmax(distorted.t()[:1200] @ torch.cat([h[0], torch.ones(1)]) / 1.4426950408889634, 0)
+    assert _tv(proposal, exact) > 0.08  # the test has power: uncorrected proposals are far off
+    assert _tv(got, exact) < 0.045  # sampling noise alone: about 0.031 at 200,000 draws of 1,198 ids
+    assert got[:2].sum() == 0
+
+
+def test_rollout_rewards_with_proposals_have_the_reference_distribution():
+    # V = 1100 takes the proposal path (where the CPU has bf16 dot products): other tokens
+    # than the reference's under the same seed, the same distribution over seeds
+    torch.manual_seed(0)
+    G = Generator(LSTMGeneratorConfig(vocab_size=1100, seq_len=5, emb_dim=8, hidden_dim=16, init_std=0.5,
+                                      banned_tokens=[0, 1])).eval()
+    D = Discriminator(CNNDiscriminatorConfig(vocab_size=1100, seq_len=5, d_emb_dim=8, d_filter_sizes=[1, 2],
+                                             d_num_filters=[4, 4]))
+    tokens = G.sample(3)
+    runs = {f: torch.stack([(torch.manual_seed(s), f(G, D, tokens, n_rollouts=8))[1] for s in range(150)])
+            for f in (rollout_rewards_reference, rollout_rewards)}
+    ref, new = runs[rollout_rewards_reference], runs[rollout_rewards]
+    se = (ref.var(0) / 150 + new.var(0) / 150).sqrt()[:, :-1]
+    assert ((new.mean(0) - ref.mean(0)).abs()[:, :-1] < 4 * se + 1e-6).all()
+    assert torch.allclose(new.std(0), ref.std(0), rtol=0.25, atol=1e-4)
+    assert ref.std(0)[:, :-1].min() > 0

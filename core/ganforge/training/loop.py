@@ -99,7 +99,7 @@ class Run:
         self.generator = self._build("generator")
         self.discriminator = self._build("discriminator")
         self.augment = self._build("augmentation") if self.names.get("augmentation") else None
-        if self.config["channels_last"] and self.device.type == "cuda":
+        if self.config["channels_last"]:  # oneDNN's CPU convolutions also prefer it
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
         if self.world > 1:
@@ -123,6 +123,8 @@ class Run:
         self._saved_step = -1
         self._stop_requested = False
         self._last_log: dict = {}
+        self._calibrated_step = -1
+        self._data_seconds = 0.0  # the step at which the EMA generator's batch norm was last re-estimated
         if saved is not None:
             self._restore(saved)
         else:
@@ -250,6 +252,13 @@ class Run:
     # ------------------------------------------------------------------ one step
 
     def _batch(self) -> dict:
+        started = time.perf_counter()
+        try:
+            return self._fetch_batch()
+        finally:
+            self._data_seconds += time.perf_counter() - started
+
+    def _fetch_batch(self) -> dict:
         indices = self.stream.next()
         if self.world > 1:
             indices = indices[self.rank :: self.world]
@@ -257,7 +266,7 @@ class Run:
         for k, v in batch.items():
             if isinstance(v, torch.Tensor):
                 v = v.to(self.device, non_blocking=True)
-                if self.config["channels_last"] and v.dim() == 4 and self.device.type == "cuda":
+                if self.config["channels_last"] and v.dim() == 4:
                     v = v.contiguous(memory_format=torch.channels_last)
                 batch[k] = v
         return batch
@@ -425,7 +434,9 @@ class Run:
             while self.phase_step < length and not self._stop_requested:
                 self._announce_progress()
                 n_real = int(self.phase_config["n_critic"]) if self.objective.trains_discriminator else 1
+                self._data_seconds = 0.0
                 logs = self.train_step()
+                logs["data_s"] = self._data_seconds  # of this step, waiting for its batches (read, decode, copy)
                 self.step += 1
                 self.phase_step += 1
                 self.samples_seen += n_real * self.stream.batch_size  # the global batch, over all ranks
@@ -493,6 +504,8 @@ class Run:
         G = self.generator_ema
         if G is None:
             return self.generator
+        if self._calibrated_step == self.step:  # the checkpoint and the preview of one step: the same result
+            return G
         n = self.stream.batch_size
         g = torch.Generator().manual_seed(int(self.config["seed"]) + 777)  # never the training RNG
         cond = self._encode(self._preview_conditions(n)) if self.encoder is not None else None
@@ -502,6 +515,7 @@ class Run:
             G(z) if cond is None else G(z, cond)
 
         recalibrate_batch_norm(G, sample)
+        self._calibrated_step = self.step
         return G
 
     @torch.no_grad()

@@ -70,10 +70,16 @@ class DataStream:
 def make_optimizer(params, config: dict, which: str):
     lr = float(config[f"lr_{which}"])
     kind = config["optimizer"]
+    params = list(params)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(float(b) for b in config[f"betas_{which}"]))
+        # Adam's fused kernel (one pass over each tensor, the same update): on a CPU about 5x
+        # cheaper than the default per-tensor loop, a visible part of a DCGAN step
+        fused = bool(params) and all(isinstance(p, torch.Tensor) and p.device.type in ("cpu", "cuda")
+                                     and p.is_floating_point() for p in params)
+        return torch.optim.Adam(params, lr=lr, betas=tuple(float(b) for b in config[f"betas_{which}"]),
+                                fused=fused or None)
     if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.RMSprop(params, lr=lr, foreach=bool(params) or None)
     raise GanforgeError(f"optimizer={kind} is not known; use adam or rmsprop")
 
 

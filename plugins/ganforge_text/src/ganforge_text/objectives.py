@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 import ganforge
 
-from .generator import lstm_states
+from .generator import Sampler, lstm_states
 
 BASELINES = ("none", "mean")
 
@@ -53,7 +53,12 @@ def rollout_rewards_reference(policy, discriminator, tokens: torch.Tensor, n_rol
             if g == 0:
                 continue  # an empty prefix belongs to no token
             u = torch.rand(len(stacked), T - g, device=tokens.device)
-            full = policy.continue_from(stacked[:, :g], state, logits, u, temperature)
+            out = [stacked[:, :g]]
+            for t in range(T - g):  # complete the prefix token by token: full softmax, cumsum, invert
+                out.append(policy.draw(logits, u[:, t], temperature).unsqueeze(1))
+                if g + t + 1 < T:
+                    logits, state = policy.step(out[-1], state)
+            full = policy.finish(torch.cat(out, 1))
             rewards[:, g - 1] = torch.sigmoid(discriminator(full).float()).view(n_rollouts, B).mean(0)
         rewards[:, T - 1] = torch.sigmoid(discriminator(tokens).float())
     finally:
@@ -73,7 +78,8 @@ def _uniforms(n_rows: int, T: int, device) -> torch.Tensor:
 
 @torch.no_grad()
 def rollout_rewards(policy, discriminator, tokens: torch.Tensor, n_rollouts: int = 16,
-                    temperature: float = 1.0, d_chunk: int = 4096, draw_chunk: int = 256) -> torch.Tensor:
+                    temperature: float = 1.0, d_chunk: int = 4096, draw_chunk: int | None = None,
+                    proposals: bool = True) -> torch.Tensor:
     """Rewards ``[B, T]``: entry ``t`` is the mean of sigmoid(D) over ``n_rollouts``
     completions, by ``policy``, of the prefix ``tokens[:, :t+1]`` (the prefix that *ends
     with* token t); the last token's reward is D of the whole sequence.
@@ -81,12 +87,15 @@ def rollout_rewards(policy, discriminator, tokens: torch.Tensor, n_rollouts: int
     All rollouts of all prefixes run together, ``T - 1`` LSTM steps in all: the rows of
     prefix g (``R * B`` of them, rollout-major: row ``r*B + b``) join the batch at position
     g with the hidden state of one teacher-forced pass over ``tokens`` (computed once on
-    the B distinct rows; their first token is drawn from that pass's distribution), and a
-    prefix's rows never step before their own prefix ends. The discriminator judges all
-    ``(T-1) * R * B`` completions in chunks of ``d_chunk`` rows; tokens are drawn
-    ``draw_chunk`` rows at a time. Under the same seed the completions are those of
-    ``rollout_rewards_reference`` (the same uniforms in the same places), so the rewards
-    match it to float rounding; sample b's rewards never mix with another sample's
+    the B distinct rows), and a prefix's rows never step before their own prefix ends.
+    Tokens are drawn by ``Sampler`` (``draw_chunk`` rows at a time); the discriminator
+    judges all ``(T-1) * R * B`` completions in chunks of ``d_chunk`` rows. With
+    ``proposals=False``, or where ``Sampler`` makes no bf16 proposals (small vocabularies,
+    CPUs without bf16 dot products), the completions under the same seed are those of
+    ``rollout_rewards_reference`` (the same uniforms in the same places; a token differs
+    only where float rounding moves a CDF step, about 1 draw in 10,000 at V = 5000). With
+    proposals the tokens are other draws from the same distribution, so the rewards have
+    the same distribution. Sample b's rewards never mix with another sample's
     (TextGAN-PyTorch #62 reshaped them without the transpose).
     """
     B, T = tokens.shape
@@ -98,23 +107,18 @@ def rollout_rewards(policy, discriminator, tokens: torch.Tensor, n_rollouts: int
         rewards = torch.zeros(B, T, device=device)
         if T > 1:
             U = _uniforms(N, T, device)
-            # teacher forcing on the B distinct rows: state and next-token cdf after each prefix
-            tf = [(state, policy.cdf(logits, temperature)) for g, state, logits in lstm_states(policy, tokens) if g > 0]
-            H = tf[0][0][0].shape[1]
-            h = torch.empty((T - 1) * N, H, device=device)
-            c = torch.empty_like(h)
-            for g, ((hg, cg), _) in enumerate(tf, start=1):
-                h[(g - 1) * N : g * N] = hg.repeat(R, 1)
-                c[(g - 1) * N : g * N] = cg.repeat(R, 1)
+            sampler = Sampler(policy, temperature, draw_chunk, proposals=proposals)
+            # teacher forcing on the B distinct rows: the state after each prefix, repeated R times
+            states = [state for g, state, _ in lstm_states(policy, tokens) if g > 0]
+            h = torch.cat([hg.repeat(R, 1) for hg, _ in states])  # [(T-1) * N, H], prefix-major
+            c = torch.cat([cg.repeat(R, 1) for _, cg in states])
             full = tokens.repeat((T - 1) * R, 1)  # prefixes in place; the rest is overwritten
             for p in range(1, T):
                 old = (p - 1) * N  # rows of prefixes 1..p-1, which have drawn up to p-1
                 if old:
                     h[:old], c[:old] = policy.cell(full[:old, p - 1 : p], (h[:old], c[:old]))
-                    full[:old, p] = policy.draw_hidden(h[:old], U[:old, p].contiguous(), temperature, draw_chunk)
-                # prefix p's first token, from the teacher-forced distribution of its B rows
-                first = policy.invert(tf[p - 1][1], U[old : old + N, p].view(R, B).t().contiguous())  # [B, R]
-                full[old : old + N, p] = first.t().reshape(N)
+                # prefix p's rows draw their first token from the teacher-forced state
+                full[: old + N, p] = sampler.draw(h[: old + N], U[: old + N, p].contiguous())
             full = policy.finish(full)
             scores = torch.cat([torch.sigmoid(discriminator(full[i : i + d_chunk]).float())
                                 for i in range(0, len(full), d_chunk)])
@@ -146,7 +150,7 @@ def discriminator_bce(s, config: dict) -> tuple[torch.Tensor, dict]:
     """BCE of real lines (target 1) against fresh generator samples (target 0), plus the
     paper's L2 penalty on the output layer (``d_l2``)."""
     G, D = _unwrap(s.generator), s.discriminator
-    fake = G.sample(len(s.real))
+    fake = G.sample(len(s.real), proposals=True)
     real_logits, fake_logits = D(s.real), D(fake)
     loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
     l2 = float(config.get("d_l2", 0.0))
@@ -245,7 +249,7 @@ class PolicyGradient(ganforge.Objective):
     def generator_loss(self, s):
         G = _unwrap(s.generator)
         policy = self._rollout_policy(G)
-        tokens = G.sample(len(s.real))
+        tokens = G.sample(len(s.real), proposals=True)
         rewards = rollout_rewards(policy, _unwrap(s.discriminator), tokens, self.n_rollouts)
         mask = G.mask(tokens).float()
         loss = policy_gradient_loss(G.log_prob(tokens), rewards, mask, self.baseline)

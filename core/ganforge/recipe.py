@@ -62,7 +62,7 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
     "cond_dim": (64, "size of the condition embedding (an encoder with a fixed size sets it)"),
     "device": ("auto", "cpu, cuda, cuda:N or auto"),
     "amp": ("none", "autocast: none, bf16 or fp16 (fp16 on CUDA only)"),
-    "channels_last": (False, "channels_last memory format on CUDA"),
+    "channels_last": (False, "channels_last memory format for convolutions (CUDA, and oneDNN on the CPU)"),
     "deterministic": (False, "deterministic cuDNN kernels: a resumed CUDA run then equals an uninterrupted one bit for bit (slower)"),
     "checkpoint_every": (500, "write a checkpoint every N steps"),
     "sample_every": (250, "write a preview from fixed latents every N steps"),

@@ -123,8 +123,8 @@ class Run:
         self._saved_step = -1
         self._stop_requested = False
         self._last_log: dict = {}
-        self._calibrated_step = -1
-        self._data_seconds = 0.0  # the step at which the EMA generator's batch norm was last re-estimated
+        self._calibrated_step = -1  # the step at which the EMA generator's batch norm was last re-estimated
+        self._data_seconds = 0.0  # this step's wait for its batches
         if saved is not None:
             self._restore(saved)
         else:

@@ -52,7 +52,7 @@ def server(image_run, tmp_path_factory):
     """`ganforge serve` on a free port, over the folder holding the image run: (url, app)."""
     from ganforge_web.server import build_app, launch
 
-    app = build_app(image_run.parent.parent, cache=tmp_path_factory.mktemp("serve-cache"))
+    app = build_app(image_run.parent.parent, cache=tmp_path_factory.mktemp("serve-cache"), model="shapes-t2i")
     port = free_port()
     launch(app, port=port, block=False)
     yield f"http://127.0.0.1:{port}/", app

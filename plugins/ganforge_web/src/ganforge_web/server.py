@@ -144,7 +144,7 @@ def dashboard(run_path: str):
     return runs.status(run, info, records), losses, other, gallery, audio, text, metrics, config
 
 
-def build_app(root=".", cache=None, device: str = "cpu"):
+def build_app(root=".", cache=None, device: str = "cpu", model: str | None = None):
     """The page as a ``gradio.Blocks``, with a queue (one generation at a time)."""
     import gradio as gr
 
@@ -152,7 +152,9 @@ def build_app(root=".", cache=None, device: str = "cpu"):
     cache = Path(cache) if cache else Path(tempfile.mkdtemp(prefix="ganforge-serve-"))
     models = Models(cache, device=device)
     choices = _model_choices(root)
-    first = choices[0][1] if choices else None
+    if model and model not in [value for _, value in choices]:
+        choices.insert(0, (str(model), str(model)))  # a path or hf: name the user asked for
+    first = str(model) if model else (choices[0][1] if choices else None)
 
     def on_model(name):
         try:
@@ -289,6 +291,8 @@ def serve_main(argv: list[str]) -> int:
     parser.add_argument("--runs", default=".", help="folder searched for runs (default: the current folder)")
     parser.add_argument("--cache", help="folder for generated files (default: a new temporary folder)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    parser.add_argument("--model", help="the model chosen when the page opens: a shipped model's name, a run "
+                        "or hf:user/name (default: the first shipped model)")
     args = parse(parser, argv)
     if not 0 < args.port < 65536:
         raise ganforge.GanforgeError(f"--port must be from 1 to 65535, got {args.port}")
@@ -299,7 +303,7 @@ def serve_main(argv: list[str]) -> int:
         import gradio  # noqa: F401
     except ModuleNotFoundError:
         raise ganforge.GanforgeError("ganforge serve needs gradio: pip install ganforge-web") from None
-    app = build_app(args.runs, args.cache, args.device)
+    app = build_app(args.runs, args.cache, args.device, args.model)
     print(f"ganforge: serving on http://{args.host}:{args.port} (Ctrl-C stops); generated files go to "
           f"{app.ganforge_cache}", file=sys.stderr)
     try:

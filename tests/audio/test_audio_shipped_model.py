@@ -2,7 +2,6 @@
 and is rebuilt by the commands docs/prompts.md gives (run here for a few steps)."""
 
 import re
-import shlex
 from pathlib import Path
 
 import soundfile
@@ -10,6 +9,7 @@ import torch
 
 import ganforge
 from ganforge.cli import main
+from doc_commands import documented_commands
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "prompts.md"
 
@@ -36,16 +36,8 @@ def test_shipped_model_is_small():
     assert 0 < size < 5_000_000
 
 
-def _documented_commands() -> list[list[str]]:
-    text = DOCS.read_text()
-    block = text[text.index("### tones-t2m"):]
-    block = block[block.index("```bash") + len("```bash"):]
-    block = block[:block.index("```")].replace("\\\n", " ")
-    return [shlex.split(line)[1:] for line in block.strip().splitlines() if line.startswith("ganforge ")]
-
-
 def test_the_documented_rebuild_commands_run(tmp_path, monkeypatch):
-    commands = _documented_commands()
+    commands = documented_commands(DOCS, "### tones-t2m")
     assert [c[0] for c in commands] == ["data", "train", "export"]
     monkeypatch.chdir(tmp_path)
     for argv in commands:  # the same commands, a few steps on a little data

@@ -66,5 +66,7 @@ def test_generated_plugin_installs_lists_trains_and_passes_its_tests(tmp_path):
     r = run("-m", "ganforge", "train", "my-thing", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "run"),
             "--steps", "2", "--device", "cpu")
     assert r.returncode == 0 and "step 2" in r.stdout, r.stderr
+    r = run("-m", "ganforge", "evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "data"), "-n", "64")
+    assert r.returncode == 0 and "raw points" in r.stdout and " fd:" in r.stdout, r.stdout + r.stderr
     r = run("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "p")
     assert r.returncode == 0 and "passed" in r.stdout, r.stdout[-2000:]

@@ -33,6 +33,7 @@ from .checks import (
     check_objective,
     check_plugin,
     check_recipe,
+    check_recipe_conditional,
     dataset,
     plugin_checks,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "check_objective",
     "check_plugin",
     "check_recipe",
+    "check_recipe_conditional",
     "dataset",
     "parametrize_with_checks",
     "plugin_checks",

@@ -177,6 +177,15 @@ class Generator(nn.Module):
         rank (the EMA copy is told too). Compute a fade-in alpha here and keep it in a
         buffer: buffers follow into the EMA generator and the saved run."""
 
+    def forward_with_extras(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """``(samples, extras)``: the samples ``forward`` gives and the other outputs of the
+        same pass that an objective may need (VGAN's foreground mask for its sparsity
+        term, an auxiliary prediction), as a dict of tensors with their graphs. Training
+        makes its generated batches with this; an objective reads the extras of the
+        latest batch as ``step.fake_extras``. By default there are none; a generator with
+        extras overrides this and has ``forward`` return its first element."""
+        return (self(z) if cond is None else self(z, cond)), {}
+
     def generate(self, n: int, cond: torch.Tensor | None = None, generator: torch.Generator | None = None,
                  latents: torch.Tensor | None = None, **options) -> torch.Tensor:
         """``n`` samples; ``generator`` makes them reproducible, or ``latents`` [n, ...] give

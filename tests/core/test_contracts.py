@@ -1,6 +1,7 @@
 """The loop's and conditioning's contracts (DESIGN.md sections 4 and 6), pinned with test
 plugins built on the public API only: each test fails if its feature is taken away."""
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -88,6 +89,17 @@ class VecGenerator(ganforge.Generator):
         return self.net(z if cond is None else torch.cat([z, cond], 1))
 
 
+class VecGeneratorWithExtras(VecGenerator):
+    """Also returns its pre-activation size, as VGAN returns its mask, for the objective."""
+
+    def forward_with_extras(self, z, cond=None):
+        x = self.net(z if cond is None else torch.cat([z, cond], 1))
+        return x, {"size": x.abs().mean(1)}
+
+    def forward(self, z, cond=None):
+        return self.forward_with_extras(z, cond)[0]
+
+
 class VecDiscriminator(ganforge.Discriminator):
     config_class = VecConfig
 
@@ -126,7 +138,12 @@ class Counting(ganforge.Objective):
     def generator_loss(self, s):
         self.g_calls += 1
         EVENTS.append(("g_batch", s.progress.phase, tuple(s.real.shape)))
-        return F.softplus(-s.D(s.fake())).mean(), {"g_calls": self.g_calls}
+        loss = F.softplus(-s.D(s.fake())).mean()
+        if "size" in s.fake_extras:  # the generator's other output of the same pass, graph intact
+            size = s.fake_extras["size"]
+            EVENTS.append(("g_extras", tuple(size.shape), size.requires_grad))
+            loss = loss + 0.1 * size.mean()
+        return loss, {"g_calls": self.g_calls}
 
     def state_dict(self):
         return {"d_calls": self.d_calls, "g_calls": self.g_calls}
@@ -225,6 +242,7 @@ class VecPlugin:
     @hookimpl
     def ganforge_register_generators(self, register):
         register("vecgen", VecGenerator)
+        register("vecgen-extras", VecGeneratorWithExtras)
 
     @hookimpl
     def ganforge_register_discriminators(self, register):
@@ -246,6 +264,7 @@ class VecPlugin:
     @hookimpl
     def ganforge_register_recipes(self, register):
         register("vec", RECIPE)
+        register("vec-extras", dataclasses.replace(RECIPE, generator="vecgen-extras"))
 
 
 @pytest.fixture(autouse=True)
@@ -681,3 +700,16 @@ def test_an_objective_schedules_the_optimisers_every_step(tmp_path):
     finally:
         ganforge.remove_plugin("schedule")
     assert seen == [(pytest.approx(0.1 * (1 - s / 4)), 0.01) for s in range(4)]
+
+
+@pytest.mark.parametrize("n_critic", [1, 2])
+def test_an_objective_sees_the_generators_other_outputs_of_the_same_batch(tmp_path, n_critic):
+    """``Generator.forward_with_extras``: the objective reads them as ``step.fake_extras``,
+    with gradients, whether the generator update reuses the critic's batch (n_critic 1) or not."""
+    ganforge.train("vec-extras", data=tmp_path, out=tmp_path / "run", overrides={"steps": 2, "low_steps": 0,
+                                                                               "n_critic": n_critic})
+    seen = [e for e in EVENTS if e[0] == "g_extras"]
+    assert seen == [("g_extras", (8,), True)] * 2
+    EVENTS.clear()
+    train(tmp_path, name="plain", steps=2, low_steps=0, n_critic=n_critic)  # no extras: an empty dict
+    assert not [e for e in EVENTS if e[0] == "g_extras"] and [e for e in EVENTS if e[0] == "g_batch"]

@@ -46,6 +46,20 @@ class DoubleG(GoodG):
         return self.net(z).double()
 
 
+class ExtrasNotForwardG(GoodG):
+    def forward_with_extras(self, z, cond=None):
+        return self.net(z) * 2, {"scale": torch.ones(len(z))}  # not what forward gives
+
+
+class ExtrasG(GoodG):
+    def forward_with_extras(self, z, cond=None):
+        x = self.net(z)
+        return x, {"size": x.abs().sum(1)}
+
+    def forward(self, z, cond=None):
+        return self.forward_with_extras(z, cond)[0]
+
+
 class GoodD(ganforge.Discriminator):
     config_class = Cfg
 
@@ -69,6 +83,7 @@ class Detached(GoodD):
 
 def test_good_networks_pass(tmp_path):
     check_generator(GoodG, {"nz": 4, "dim": 2}, sample_shape=(2,), tmp=tmp_path)
+    check_generator(ExtrasG, {"nz": 4, "dim": 2}, sample_shape=(2,), tmp=tmp_path)
     check_discriminator(GoodD, {"dim": 2}, torch.randn(5, 2), tmp=tmp_path)
 
 
@@ -76,6 +91,7 @@ def test_good_networks_pass(tmp_path):
     (StrayTensorG, "neither parameters nor buffers (scale)"),
     (RandomInitG, "two builds under the same torch seed differ"),
     (DoubleG, "float64"),
+    (ExtrasNotForwardG, "forward_with_extras()[0] differs"),
 ])
 def test_a_generator_breaking_the_contract_fails_with_what_to_fix(cls, message, tmp_path):
     with pytest.raises(AssertionError, match="generator") as info:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import torch
 
 from .. import artifacts
-from ..components import build_config
+from ..components import Generator, build_config
 from ..plugins import get_plugin_manager
 
 #: options every kit run adds under the author's: CPU, no progress bar, few previews, small runs
@@ -155,6 +155,13 @@ def check_generator(name, config: dict, sample_shape: tuple | None = None, cond:
     else:
         _require(not x.is_complex(), what, f"samples are {x.dtype}")
     _require(torch.equal(x, gen(g)), what, "the same torch.Generator seed gave different samples")
+    if type(g).forward_with_extras is not Generator.forward_with_extras:
+        with torch.no_grad():
+            both = g.forward_with_extras(z, cond)
+        _require(isinstance(both, tuple) and len(both) == 2 and isinstance(both[1], dict), what,
+                 "forward_with_extras() must return (samples, dict of extra outputs)")
+        _require(torch.equal(both[0], g.generate(n, cond=cond, latents=z)), what,
+                 "forward_with_extras()[0] differs from the samples of the same latents: it must be what forward gives")
     _require(torch.equal(x, gen(g2)), what, "samples differ after its weights went through safetensors")
     device = _target_device()
     g.to(device)

@@ -58,6 +58,8 @@ class Step:
     # DCGAN example does), so each step runs the generator forward once. The loop passes
     # the same dict to both Steps; ``fake()`` fills and empties it.
     shared_fake: dict | None = None
+    #: the generator's other outputs of the latest ``fake()`` batch (``Generator.forward_with_extras``)
+    fake_extras: dict = field(default_factory=dict)
 
     @property
     def real(self) -> torch.Tensor:
@@ -72,13 +74,14 @@ class Step:
         n = n or len(self.real)
         shared = self.shared_fake
         if shared is not None and "fake" in shared:
-            x = shared.pop("fake")
+            x, extras = shared.pop("fake")
             if len(x) == n:
+                self.fake_extras = extras
                 return x
         z = self.latents(n)
-        x = self.generator(z) if self.cond is None else self.generator(z, self.cond[:n])
+        x, self.fake_extras = self.generator.forward_with_extras(z, None if self.cond is None else self.cond[:n])
         if shared is not None and shared.pop("keep", False) and x.requires_grad:
-            shared["fake"] = x
+            shared["fake"] = (x, self.fake_extras)
         return x
 
     def D(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:

@@ -223,16 +223,33 @@ class Pipeline:
 
     # ------------------------------------------------------------------ generation
 
-    def _conditions(self, classes, prompts):
+    def _conditions(self, classes, prompts, conditions=None):
         """``condition(start, stop) -> (field values, the user's value per sample)`` for the
         samples ``start:stop``, or None when the run is unconditional. Made per batch, so
-        memory does not grow with n."""
+        memory does not grow with n. ``conditions`` are values of the encoder's own data
+        field as the data set holds them (a label tensor, captions, a modality's field such
+        as music's given tracks): what ``classes`` and ``prompts`` are the user's form of."""
         given, option = (classes, "class") if classes else (prompts, "prompt") if prompts else (None, None)
+        if conditions is not None and given:
+            raise GanforgeError(f"give conditions or {option}s, not both")
         if self.encoder is None:
-            if given:
-                raise GanforgeError(f"this run ({self.recipe}) is unconditional; drop --{option}")
+            if given or conditions is not None:
+                raise GanforgeError(f"this run ({self.recipe}) is unconditional; drop "
+                                    + (f"--{option}" if given else "conditions"))
             return None
         encoder, modality = self.encoder, self.modality
+        if conditions is not None:
+            values = conditions if isinstance(conditions, torch.Tensor) else list(conditions)
+            if len(values) == 0:
+                raise GanforgeError(f"conditions is empty: give at least one value of the run's "
+                                    f"'{encoder.condition_key}' field")
+
+            def raw(start: int, stop: int):
+                index = torch.arange(start, stop) % len(values)
+                part = values[index] if isinstance(values, torch.Tensor) else [values[i] for i in index.tolist()]
+                return part, None  # field values (tensors, ...) are not the user's words: not in the metadata
+
+            return raw
         if given:
             if option != encoder.user_option:
                 raise GanforgeError(f"this run ({self.recipe}) is conditioned on '{encoder.condition_key}': "
@@ -255,7 +272,7 @@ class Pipeline:
 
         return condition
 
-    def _batches(self, n, seed, seeds, classes, prompts, latents, batch_size, options) \
+    def _batches(self, n, seed, seeds, classes, prompts, latents, batch_size, options, conditions=None) \
             -> Iterator[tuple[int, torch.Tensor, list[dict]]]:
         if seeds is not None:
             seeds = [int(s) for s in seeds]
@@ -266,7 +283,7 @@ class Pipeline:
             raise GanforgeError(f"n must be at least 1, got {n}")
         if batch_size < 1:
             raise GanforgeError(f"batch_size must be at least 1, got {batch_size}")
-        condition = self._conditions(classes, prompts)
+        condition = self._conditions(classes, prompts, conditions)
         condition_name = self.encoder.user_option if self.encoder is not None else None
         with torch.no_grad():
             for start in range(0, n, batch_size):
@@ -299,15 +316,19 @@ class Pipeline:
         return {k: v for k, v in options.items() if k not in save}, save
 
     def generate(self, n: int = 16, seed: int = 0, classes=None, prompts=None, seeds: Sequence[int] | None = None,
-                 latents: torch.Tensor | None = None, batch_size: int = 64, **options) -> GenerationResult:
+                 latents: torch.Tensor | None = None, batch_size: int = 64, conditions=None,
+                 **options) -> GenerationResult:
         """``n`` samples in memory. The same ``seed`` gives the same samples; ``seeds`` gives
         one sample per seed; ``latents`` [n, ...] gives the latents themselves (interpolation,
         mixing). ``classes`` (names) or ``prompts`` (texts) condition a conditional run,
-        cycled over the samples; ``options`` go to the generator (``truncation``,
-        ``temperature``) or to the modality's writer."""
+        cycled over the samples; ``conditions`` does the same with values of the encoder's
+        data field as a data set holds them (``SampleSet.fields[encoder.condition_key]``:
+        labels, captions, or a modality's own field). ``options`` go to the generator
+        (``truncation``, ``temperature``) or to the modality's writer."""
         gen_options, save_options = self._split_options(options)
         chunks, records = [], []
-        for _, x, recs in self._batches(n, seed, seeds, classes, prompts, latents, batch_size, gen_options):
+        for _, x, recs in self._batches(n, seed, seeds, classes, prompts, latents, batch_size, gen_options,
+                                        conditions):
             chunks.append(x)
             records += recs
         return GenerationResult(torch.cat(chunks), records, self.modality, save_options)
@@ -322,7 +343,7 @@ class Pipeline:
 
     def generate_to(self, out_dir, n: int = 16, seed: int = 0, classes=None, prompts=None,
                     seeds: Sequence[int] | None = None, batch_size: int = 64, prefix: str = "sample",
-                    preview: bool = True, **options) -> list[Path]:
+                    preview: bool = True, conditions=None, **options) -> list[Path]:
         """Like ``generate(...).save(out_dir)``, streamed: each batch is written as it is
         made, so memory stays flat in ``n`` and files appear as it goes."""
         gen_options, save_options = self._split_options(options)
@@ -330,7 +351,8 @@ class Pipeline:
         paths: list[Path] = []
         first = None
         with open(out / "metadata.jsonl", "w", encoding="utf-8") as meta:
-            for start, x, records in self._batches(n, seed, seeds, classes, prompts, None, batch_size, gen_options):
+            for start, x, records in self._batches(n, seed, seeds, classes, prompts, None, batch_size, gen_options,
+                                                   conditions):
                 paths += _write_batch(self.modality, x, records, start, out, prefix, save_options, meta)
                 if first is None:
                     first = (x[:PREVIEW_MAX], records[:PREVIEW_MAX])

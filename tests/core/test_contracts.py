@@ -541,6 +541,30 @@ def test_encoder_names_its_field_and_sets_cond_dim(tmp_path):
     assert len(pipe.generate(n=3, prompts=["blue"]).samples) == 3
 
 
+def test_any_condition_field_is_given_as_conditions_in_python_and_by_evaluate(tmp_path):
+    """Conditions beyond classes and prompts: values of the encoder's own field, as the data
+    holds them, for generation and for the generated half of an evaluation."""
+    from ganforge.metrics.context import EvalContext
+
+    train(tmp_path, conditional=True, encoder="colour")
+    pipe = ganforge.load(tmp_path / "run", device="cpu")
+    given = pipe.generate(n=4, seed=1, conditions=["blue", "red"])
+    assert torch.equal(given.samples, pipe.generate(n=4, seed=1, prompts=["blue", "red"]).samples)
+    assert not torch.equal(given.samples, pipe.generate(n=4, seed=1, conditions=["green"]).samples)
+    assert "prompt" not in given.records[0]  # field values are not the user's words
+    with pytest.raises(GanforgeError, match="not both"):
+        pipe.generate(n=2, conditions=["red"], prompts=["red"])
+    with pytest.raises(GanforgeError, match="conditions is empty"):
+        pipe.generate(n=2, conditions=[])
+
+    ctx = EvalContext(pipe, tmp_path, n=6, seed=3, batch_size=4)
+    colours = ctx.real.fields["colour"]
+    order = ctx.real_indices(6).tolist()
+    expected = torch.cat([pipe.generate(4, seed=3, conditions=[colours[i] for i in order[:4]]).samples,
+                          pipe.generate(2, seed=4, conditions=[colours[i] for i in order[4:6]]).samples])
+    assert torch.equal(ctx.generated(6), expected)
+
+
 def test_frozen_encoder_stays_in_eval_mode_without_gradients(tmp_path):
     run = train(tmp_path, conditional=True, encoder="frozen-colour")
     encodes = [e for e in EVENTS if e[0] == "encode"]

@@ -174,7 +174,8 @@ class EvalContext:
     # ------------------------------------------------------------------ generated data
 
     def _conditions(self, index: torch.Tensor) -> dict:
-        """``classes=`` or ``prompts=`` for generating alongside real samples ``index``."""
+        """``classes=``, ``prompts=`` or (any other condition field) ``conditions=`` for
+        generating alongside real samples ``index``."""
         key = _condition_key(self.pipeline)
         if key is None:
             return {}
@@ -188,7 +189,12 @@ class EvalContext:
             if "text" not in fields:
                 raise GanforgeError(f"this run is text-conditional but {self.data_path} has no captions (metadata.jsonl)")
             return {"prompts": [fields["text"][i] for i in index.tolist()]}
-        return {}
+        if key not in fields:
+            raise GanforgeError(f"this run is conditioned on the data field '{key}', which {self.data_path} "
+                                f"does not have; evaluate it on data of the kind it was trained on")
+        values = fields[key]
+        return {"conditions": values[index] if isinstance(values, torch.Tensor)
+                else [values[i] for i in index.tolist()]}
 
     def generated(self, n: int) -> torch.Tensor:
         """``n`` generated samples in model space on the CPU, made once per ``n``.

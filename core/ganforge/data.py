@@ -175,11 +175,14 @@ class DataReport:
     without them and say so once (one stderr line each); an error only when nothing is left."""
 
     what: str
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[tuple[Path, str, str]] = field(default_factory=list)  # (path, reason, kind)
     skipped_lines: list[tuple[Path, int, str]] = field(default_factory=list)
 
-    def skip(self, path: Path, reason: str) -> None:
-        self.skipped.append((Path(path), _one_line(reason)))
+    def skip(self, path: Path, reason: str, kind: str = "unreadable") -> None:
+        """Leave out a whole file. ``kind`` is what the warning calls it: "unreadable" for a
+        file that does not decode, or what is wrong with one that does ("too short", "empty",
+        "too large"); ``reason`` the detail, shown for the first file of each kind."""
+        self.skipped.append((Path(path), _one_line(reason), kind))
 
     def skip_line(self, path: Path, line: int, reason: str) -> None:
         self.skipped_lines.append((Path(path), int(line), _one_line(reason)))
@@ -230,11 +233,20 @@ class DataReport:
             first = " (first: {}: {})".format(*self.first_problem()) if self.skipped or self.skipped_lines else ""
             raise GanforgeError(f"none of the {self.what} files under {root} could be read{first}")
         if self.skipped:
-            names = ", ".join(_shown(p, root) for p, _ in self.skipped[:3])
-            more = " ..." if len(self.skipped) > 3 else ""
-            path, reason = self.skipped[0]
-            print(f"warning: skipped {len(self.skipped)} unreadable {self.what} file(s): {names}{more} "
-                  f"({_shown(path, root)}: {reason})", file=sys.stderr)
+            kinds: dict[str, list[tuple[Path, str]]] = {}
+            for path, reason, kind in self.skipped:
+                kinds.setdefault(kind, []).append((path, reason))
+
+            def listed(files):
+                names = ", ".join(_shown(p, root) for p, _ in files[:3]) + (" ..." if len(files) > 3 else "")
+                return f"{names} ({_shown(files[0][0], root)}: {files[0][1]})"
+
+            if len(kinds) == 1:
+                (kind, files), = kinds.items()
+                print(f"warning: skipped {len(files)} {kind} {self.what} file(s): {listed(files)}", file=sys.stderr)
+            else:
+                parts = "; ".join(f"{len(files)} {kind}: {listed(files)}" for kind, files in kinds.items())
+                print(f"warning: skipped {len(self.skipped)} {self.what} file(s): {parts}", file=sys.stderr)
         self.warn_lines(root)
 
 

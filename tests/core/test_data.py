@@ -122,6 +122,21 @@ def test_report_warns_once_with_the_first_reason_and_errors_when_nothing_is_left
         report.finish(0, tmp_path)
 
 
+def test_report_names_each_kind_of_skip_with_its_first_reason(tmp_path, capsys):
+    report = ganforge.DataReport("audio")
+    report.skip(tmp_path / "a.wav", "0.1 s; one slice needs 1.0 s", kind="too short")
+    report.skip(tmp_path / "b.wav", "not a sound file")
+    report.skip(tmp_path / "c.wav", "0.2 s; one slice needs 1.0 s", kind="too short")
+    report.finish(5, tmp_path)
+    assert capsys.readouterr().err.strip() == (
+        "warning: skipped 3 audio file(s): 2 too short: a.wav, c.wav (a.wav: 0.1 s; one slice needs 1.0 s); "
+        "1 unreadable: b.wav (b.wav: not a sound file)")
+    report = ganforge.DataReport("audio")
+    report.skip(tmp_path / "a.wav", "0.1 s", kind="too short")
+    report.finish(1, tmp_path)
+    assert capsys.readouterr().err.strip() == "warning: skipped 1 too short audio file(s): a.wav (a.wav: 0.1 s)"
+
+
 def test_report_text_lines_skip_only_undecodable_lines(tmp_path, capsys):
     path = tmp_path / "a.txt"
     path.write_bytes(b"one\r\ntw\xc3o\n\nthree")

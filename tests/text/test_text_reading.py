@@ -34,6 +34,13 @@ def test_a_file_with_no_utf8_line_is_a_counted_skip_and_only_such_files_an_error
         modality().load(tmp_path)
 
 
+def test_a_file_of_blank_lines_is_called_empty_not_unreadable(tmp_path, capsys):
+    (tmp_path / "good.txt").write_text("the cat sat\n")
+    (tmp_path / "blank.txt").write_text("\n   \n")
+    assert len(modality().load(tmp_path)) == 1
+    assert "skipped 1 empty text file(s): blank.txt (blank.txt: no text lines)" in capsys.readouterr().err
+
+
 def test_utf16_file_is_skipped_with_what_to_do_and_a_utf8_bom_is_not_a_token(tmp_path, capsys):
     (tmp_path / "bom.txt").write_bytes("\ufeffhello world\n".encode("utf-8"))
     (tmp_path / "wide.txt").write_text("hello there\n", encoding="utf-16")  # NULs would pass as UTF-8

@@ -118,7 +118,10 @@ class TextModality(ganforge.Modality):
                 continue  # unreadable or UTF-16: counted by the report
             good = [line.lower() if self.lowercase else line for _, line in numbered if line.strip()]
             if not good:
-                report.skip(f, "no line is UTF-8" if len(report.skipped_lines) > n_bad else "no text lines")
+                if len(report.skipped_lines) > n_bad:
+                    report.skip(f, "no line is UTF-8")
+                else:
+                    report.skip(f, "no text lines", kind="empty")
                 continue
             lines.extend(good)
             sources.extend([f] * len(good))

@@ -52,6 +52,7 @@ _LAZY = {
     "read_captions": "ganforge.data",
     "class_of": "ganforge.data",
     "DataReport": "ganforge.data",
+    "fit_square": "ganforge.imaging",
 }
 
 __all__ = [

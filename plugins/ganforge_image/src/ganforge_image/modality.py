@@ -44,10 +44,6 @@ CIFAR10_META = "batches.meta"
 # Pillow's own threshold (about 9459 x 9459): 256 MiB of RGBA while decoding.
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 
-# 16- and 32-bit integer grayscale: Pillow's convert() clips these to 255 rather than scaling.
-_HIGH_DEPTH_GRAY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
-
-
 def to_model(x: torch.Tensor) -> torch.Tensor:
     """uint8 pixels [0, 255] -> float32 in [-1, 1]."""
     return x.float().div_(127.5).sub_(1.0)
@@ -56,42 +52,6 @@ def to_model(x: torch.Tensor) -> torch.Tensor:
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """Model space [-1, 1] (clamped) -> uint8 pixels, on the CPU."""
     return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
-
-
-def _gray8(img: Image.Image) -> Image.Image:
-    """16-bit grayscale ("I;16*", or "I" as older Pillow reads 16-bit PNGs) -> "L",
-    0..65535 scaled to 0..255 (rounded)."""
-    arr = np.asarray(img).astype(np.int64).clip(0, 65535)
-    return Image.fromarray(((arr * 255 + 32767) // 65535).astype(np.uint8), mode="L")
-
-
-def _rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode -> RGB; transparency is composited onto white (not black)."""
-    if img.mode in _HIGH_DEPTH_GRAY:
-        img = _gray8(img)
-    # a tRNS colour key ("transparency" in info) makes pixels of an L, RGB or P image transparent too
-    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return img.convert("RGB")
-
-
-def fit_square(img: Image.Image, size: int, channels: int) -> np.ndarray:
-    """Resize the shorter side to ``size``, centre-crop, convert: uint8 [channels, size, size]."""
-    img = _rgb(img)
-    w, h = img.size
-    scale = size / min(w, h)
-    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    if (new_w, new_h) != (w, h):
-        # LANCZOS when shrinking (anti-aliasing), BICUBIC when enlarging.
-        img = img.resize((new_w, new_h), Image.LANCZOS if scale < 1 else Image.BICUBIC)
-    left, top = (new_w - size) // 2, (new_h - size) // 2
-    img = img.crop((left, top, left + size, top + size))
-    if channels == 1:
-        img = img.convert("L")
-    arr = np.asarray(img, dtype=np.uint8)
-    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 
 
 def _size_problem(img: Image.Image, limit: int) -> str | None:
@@ -276,7 +236,7 @@ class ImageModality(ganforge.Modality):
                     return None, problem
                 img.load()  # decode now: a truncated file fails here, not later
                 img = ImageOps.exif_transpose(img)  # phone photos: upright as viewers show them
-                return fit_square(img, self.image_size, self.channels), None
+                return ganforge.fit_square(img, self.image_size, self.channels), None
         except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
             return None, str(e).splitlines()[0] if str(e) else type(e).__name__
 

@@ -170,7 +170,7 @@ def test_fit_square_resizes_the_shorter_side_crops_the_centre_and_whitens_transp
     img.paste((255, 0, 0, 255), (15, 0, 25, 20))  # a red band in the middle
     out = ganforge.fit_square(img, 10)
     assert out.shape == (3, 10, 10) and out.dtype.name == "uint8"
-    assert out[0, 5, 5] == 255 and out[1:, 5, 5].max() < 20 and tuple(out[:, 5, 0]) == (255, 255, 255)
+    assert out[0, 5, 5] == 255 and out[1:, 5, 5].max() < 20 and out[:, 5, 0].min() > 240  # LANCZOS rings a little
     assert ganforge.fit_square(img, 10, channels=1).shape == (1, 10, 10)
     deep = Image.fromarray(__import__("numpy").full((4, 4), 65535, dtype="uint16"))  # 16-bit grey: scaled
     assert ganforge.fit_square(deep, 4).min() == 255

@@ -52,6 +52,7 @@ _LAZY = {
     "read_captions": "ganforge.data",
     "class_of": "ganforge.data",
     "DataReport": "ganforge.data",
+    "StreamedSamples": "ganforge.data",
     "fit_square": "ganforge.imaging",
 }
 

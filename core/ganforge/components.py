@@ -36,7 +36,9 @@ def build_config(config_class, config: dict):
 
 
 class SampleSet:
-    """A data set held in memory as tensors (and lists for text), indexed by batch.
+    """A data set held in memory as tensors (and lists for text), indexed by batch; or,
+    for data too large for memory, with ``x`` a :class:`ganforge.StreamedSamples` read
+    from disk per batch.
 
     ``fields["x"]`` holds the samples in whatever compact storage the modality chose
     (uint8 pixels, int16 audio, token ids); ``to_model`` turns a batch of it into the
@@ -57,10 +59,15 @@ class SampleSet:
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def streamed(self) -> bool:
+        """Whether the samples are read from disk per batch (:class:`ganforge.StreamedSamples`)."""
+        return not isinstance(self.fields["x"], (torch.Tensor, list, tuple))
+
     def batch(self, indices: torch.Tensor) -> dict[str, Any]:
         out = {}
         for key, value in self.fields.items():
-            if isinstance(value, torch.Tensor):
+            if isinstance(value, torch.Tensor) or (key == "x" and self.streamed):
                 out[key] = value[indices]
             else:
                 out[key] = [value[i] for i in indices.tolist()]

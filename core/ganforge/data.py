@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,3 +254,65 @@ class DataReport:
 def _one_line(reason: str) -> str:
     reason = str(reason).strip()
     return reason.splitlines()[0] if reason else "unreadable"
+
+
+class StreamedSamples:
+    """The ``x`` field of a data set too large to hold decoded: each sample is read from
+    its file when a batch needs it. A modality returns
+    ``SampleSet({"x": StreamedSamples(files, read), ...})`` and the loop decodes batches
+    ahead of the step in ``data_workers`` processes; ``data_cache=DIR`` keeps each decoded
+    sample as a ``.npy`` file there, so later epochs skip the decoding.
+
+    ``read(item) -> Tensor`` decodes one item into the modality's compact storage (uint8
+    pixels, say), the same shape for every item; it raises GanforgeError, naming the
+    file, when the item can no longer be read. ``key`` names the decoding (its options:
+    size, channels) so a cache made with other options is never reused.
+    """
+
+    def __init__(self, items, read, key: str = ""):
+        self.items = list(items)
+        self.read = read
+        self.key = key
+        self.cache_dir: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def use_cache(self, folder) -> None:
+        """Keep decoded samples in ``folder`` (made if needed), under this decoding's key."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.key}\n{len(self.items)}".encode()).hexdigest()[:16]
+        self.cache_dir = Path(folder) / f"samples-{digest}"
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    def _one(self, i: int):
+        import numpy as np
+        import torch
+
+        item = self.items[i]
+        if self.cache_dir is None:
+            return self.read(item)
+        stat = Path(item).stat() if isinstance(item, (str, Path)) else None
+        stamp = f"-{stat.st_size}-{stat.st_mtime_ns}" if stat else ""
+        cached = self.cache_dir / f"{i}{stamp}.npy"
+        if cached.exists():
+            try:
+                return torch.from_numpy(np.load(cached))
+            except (OSError, ValueError):  # a cache file cut short: decode again
+                pass
+        x = self.read(item)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        with open(partial, "wb") as f:
+            np.save(f, x.numpy())
+        os.replace(partial, cached)  # readers see a whole file or none
+        return x
+
+    def __getitem__(self, index):
+        """One sample, or a stacked batch for a tensor or list of indices."""
+        import torch
+
+        if isinstance(index, int):
+            return self._one(index)
+        indices = index.tolist() if isinstance(index, torch.Tensor) else list(index)
+        return torch.stack([self._one(int(i)) for i in indices])

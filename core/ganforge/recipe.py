@@ -64,6 +64,12 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
     "amp": ("none", "autocast: none, bf16 or fp16 (fp16 on CUDA only)"),
     "channels_last": (False, "channels_last memory format for convolutions (CUDA, and oneDNN on the CPU)"),
     "deterministic": (False, "deterministic cuDNN kernels: a resumed CUDA run then equals an uninterrupted one bit for bit (slower)"),
+    "stream": (False, "read samples from disk per batch instead of decoding the whole data set at the start, for "
+                      "data larger than memory (image data; other modalities read it whole)"),
+    "data_workers": (2, "processes that decode batches ahead of the step when the data is streamed (stream=true); "
+                        "0: in the training process"),
+    "data_cache": ("", "a folder to keep decoded samples of streamed data in, so later epochs skip decoding "
+                       "(empty: none)"),
     "checkpoint_every": (500, "write a checkpoint every N steps"),
     "sample_every": (250, "write a preview from fixed latents every N steps"),
     "log_every": (10, "append losses to log.jsonl every N steps"),

@@ -88,6 +88,9 @@ class Run:
         modality_cls = load_component("modality", self.names["modality"])
         self.modality = modality_cls(self.config, state=saved["modality_state"] if saved else None)
         self.data = self.modality.load(self.data_path)
+        if self.data.streamed and str(self.config["data_cache"]):
+            self.data.fields["x"].use_cache(self.config["data_cache"])
+        self._loader = None  # worker processes decoding streamed batches ahead of the step
         self.config.update(self.modality.derived_config())
         self.encoder = self._build("encoder") if self.names["encoder"] else None
         if self.encoder is not None:
@@ -259,10 +262,23 @@ class Run:
             self._data_seconds += time.perf_counter() - started
 
     def _fetch_batch(self) -> dict:
-        indices = self.stream.next()
-        if self.world > 1:
-            indices = indices[self.rank :: self.world]
-        batch = self.data.batch(indices)
+        workers = int(self.config["data_workers"]) if self.data.streamed else 0
+        if workers > 0:
+            where = (self.stream.epoch, self.stream.offset, self.stream.batch_size)
+            if self._loader is None or self._loader[1] != where:  # a new phase's batch size, or a resume
+                self._start_loader(workers)
+            indices = self.stream.next()
+            if self.world > 1:
+                indices = indices[self.rank :: self.world]
+            made_for, batch = next(self._loader[0])
+            if not torch.equal(made_for, indices):
+                raise RuntimeError("the data workers fell out of step with the run's data order")
+            self._loader = (self._loader[0], (self.stream.epoch, self.stream.offset, self.stream.batch_size))
+        else:
+            indices = self.stream.next()
+            if self.world > 1:
+                indices = indices[self.rank :: self.world]
+            batch = self.data.batch(indices)
         for k, v in batch.items():
             if isinstance(v, torch.Tensor):
                 v = v.to(self.device, non_blocking=True)
@@ -270,6 +286,26 @@ class Run:
                     v = v.contiguous(memory_format=torch.channels_last)
                 batch[k] = v
         return batch
+
+    def _start_loader(self, workers: int) -> None:
+        """Worker processes that decode the batches of the run's own data order, from its
+        current position, ``workers`` x 2 batches ahead (torch's DataLoader)."""
+        from torch.utils.data import DataLoader
+
+        self._stop_loader()
+        order = _OrderFrom(self.stream, self.rank, self.world)
+        # its own generator: the DataLoader draws its workers' base seed from it, never from
+        # the training RNG (that draw would change every latent after it)
+        loader = DataLoader(_BatchesOf(self.data), sampler=order, batch_size=None, num_workers=workers,
+                            prefetch_factor=2, persistent_workers=False, generator=torch.Generator().manual_seed(0))
+        self._loader = (iter(loader), (self.stream.epoch, self.stream.offset, self.stream.batch_size))
+
+    def _stop_loader(self) -> None:
+        if self._loader is not None:
+            shutdown = getattr(self._loader[0], "_shutdown_workers", None)
+            if shutdown is not None:
+                shutdown()
+            self._loader = None
 
     def _encode(self, values, grad: bool = False):
         """Condition values (a batch field, or user conditions) -> embeddings on the device."""
@@ -409,6 +445,7 @@ class Run:
                 self._progress_end()
                 hook.ganforge_on_train_end(run=self, reason="interrupted" if reason == "aborted" else reason)
             finally:
+                self._stop_loader()
                 self.close()
         return self
 
@@ -674,3 +711,29 @@ def train(recipe: str, data, out, steps: int | None = None, batch_size: int | No
     finally:
         if run.world > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+class _OrderFrom:
+    """The run's batches of indices from the stream's current position on (a copy of the
+    stream: the run's own position moves only as it takes batches), this rank's share."""
+
+    def __init__(self, stream: DataStream, rank: int, world: int):
+        self.state, self.n, self.batch_size, self.seed = stream.state(), stream.n, stream.batch_size, stream.seed
+        self.rank, self.world = rank, world
+
+    def __iter__(self):
+        stream = DataStream(self.n, self.batch_size, self.seed)
+        stream.load_state(self.state)
+        while True:
+            indices = stream.next()
+            yield indices[self.rank :: self.world] if self.world > 1 else indices
+
+
+class _BatchesOf(torch.utils.data.Dataset):
+    """A data set whose items are whole batches: ``[indices] -> (indices, batch)``."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __getitem__(self, indices):
+        return indices, self.data.batch(indices)

@@ -180,12 +180,12 @@ def _trained_cnn(real: ganforge.SampleSet, channels: int):
     import ganforge.metrics as metrics  # the core's metrics helpers (fit_feature_network, ...)
 
     x = real.fields["x"]
-    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+    if not real.streamed and (not isinstance(x, torch.Tensor) or x.dim() != 4):
         raise ganforge.GanforgeError("the trained image feature space needs image data [N, C, H, W]")
     # A fixed, seeded subset, shrunk to 32x32 once (uint8 keeps the rotated copies small).
     g = torch.Generator().manual_seed(CNN_SEED)
     index = torch.randperm(len(x), generator=g)[:CNN_MAX_IMAGES].sort().values
-    small = x[index]
+    small = x[index]  # streamed data: only these are decoded
     if small.dtype != torch.uint8 or small.shape[-1] != CNN_SIZE:
         small = ((_to_cnn_input(small if small.dtype == torch.uint8 else small.float()) + 1) * 127.5) \
             .round().clamp(0, 255).to(torch.uint8)

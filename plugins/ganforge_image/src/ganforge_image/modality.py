@@ -54,6 +54,23 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
     return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8)
 
 
+def read_image(file: Path, size: int, channels: int, max_pixels: int) -> tuple[np.ndarray | None, str | None]:
+    """(uint8 [channels, size, size], None), or (None, why it is skipped)."""
+    try:
+        with Image.open(file) as img:
+            # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= size (much faster);
+            # the size check below is on what will actually be decoded
+            img.draft(None, (size, size))
+            problem = _size_problem(img, max_pixels)
+            if problem:
+                return None, problem
+            img.load()  # decode now: a truncated file fails here, not later
+            img = ImageOps.exif_transpose(img)  # phone photos: upright as viewers show them
+            return ganforge.fit_square(img, size, channels), None
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        return None, str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
 def _size_problem(img: Image.Image, limit: int) -> str | None:
     """Why an opened (not yet decoded) image is not decoded, or None. ``Image.open`` reads
     only the header, so a huge image is refused here before it costs any memory."""
@@ -187,16 +204,22 @@ class ImageModality(ganforge.Modality):
         base = root if root.is_dir() else root.parent
         report = ganforge.DataReport("image")
         pixels, kept = [], []
+        streamed = bool(self.config.get("stream", False))
         with _pillow_bomb_check_off():
             for file in files:
-                array, problem = self._read(file)
+                # streamed: only the header now (cheap: size, format); the pixels per batch
+                array, problem = self._check_header(file) if streamed else self._read(file)
                 if problem:
                     report.skip(file, problem)
                     continue
                 pixels.append(array)
                 kept.append(file)
         report.finish(len(kept), root)
-        fields: dict = {"x": torch.from_numpy(np.stack(pixels))}
+        if streamed:
+            reader = _StreamedReader(self)
+            fields: dict = {"x": ganforge.StreamedSamples(kept, reader, key=reader.key)}
+        else:
+            fields = {"x": torch.from_numpy(np.stack(pixels))}
 
         # Labels only when every image is in a class sub-folder (as ImageFolder requires).
         folders = [ganforge.class_of(f, base) for f in kept] if root.is_dir() else [None]
@@ -224,21 +247,17 @@ class ImageModality(ganforge.Modality):
         self.state = {"source": "folder", "classes": classes, "n_images": len(kept), "n_captions": n_captions}
         return ganforge.SampleSet(fields, to_model=to_model)
 
-    def _read(self, file: Path) -> tuple[np.ndarray | None, str | None]:
-        """(uint8 [channels, size, size], None), or (None, why it is skipped)."""
+    def _check_header(self, file: Path) -> tuple[None, str | None]:
+        """(None, why it is skipped) from the header alone, for streamed data."""
         try:
             with Image.open(file) as img:
-                # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= image_size (much faster);
-                # the size check below is on what will actually be decoded
                 img.draft(None, (self.image_size, self.image_size))
-                problem = _size_problem(img, self.max_image_pixels)
-                if problem:
-                    return None, problem
-                img.load()  # decode now: a truncated file fails here, not later
-                img = ImageOps.exif_transpose(img)  # phone photos: upright as viewers show them
-                return ganforge.fit_square(img, self.image_size, self.channels), None
+                return None, _size_problem(img, self.max_image_pixels)
         except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
             return None, str(e).splitlines()[0] if str(e) else type(e).__name__
+
+    def _read(self, file: Path) -> tuple[np.ndarray | None, str | None]:
+        return read_image(file, self.image_size, self.channels, self.max_image_pixels)
 
     def _load_cifar10(self, root: Path) -> ganforge.SampleSet:
         data, labels, classes = read_cifar10(root)
@@ -347,3 +366,22 @@ def _labelled_grid(pixels: torch.Tensor, labels: list[str]) -> Image.Image:
 def _to_pil(img: torch.Tensor) -> Image.Image:
     arr = img.numpy()
     return Image.fromarray(arr[0]) if arr.shape[0] == 1 else Image.fromarray(arr.transpose(1, 2, 0))
+
+
+class _StreamedReader:
+    """One image file -> uint8 [channels, size, size], for streamed data (``--set stream=true``):
+    called per batch, in the data workers. A file that stopped decoding since the data
+    was scanned is an error naming it."""
+
+    def __init__(self, modality: ImageModality):
+        self.image_size, self.channels = modality.image_size, modality.channels
+        self.max_image_pixels = modality.max_image_pixels
+        self.key = f"image size={self.image_size} channels={self.channels}"
+
+    def __call__(self, file) -> torch.Tensor:
+        with _pillow_bomb_check_off():
+            array, problem = read_image(Path(file), self.image_size, self.channels, self.max_image_pixels)
+        if problem:
+            raise ganforge.GanforgeError(f"{file} could not be read while training ({problem}); "
+                                         f"fix or remove it and resume with --resume")
+        return torch.from_numpy(array.copy())  # PIL's pixels are read-only

@@ -79,7 +79,12 @@ class Step:
                 self.fake_extras = extras
                 return x
         z = self.latents(n)
-        x, self.fake_extras = self.generator.forward_with_extras(z, None if self.cond is None else self.cond[:n])
+        cond = None if self.cond is None else self.cond[:n]
+        with_extras = getattr(self.generator, "forward_with_extras", None)  # a plain nn.Module has none
+        if with_extras is not None:
+            x, self.fake_extras = with_extras(z, cond)
+        else:
+            x, self.fake_extras = (self.generator(z) if cond is None else self.generator(z, cond)), {}
         if shared is not None and shared.pop("keep", False) and x.requires_grad:
             shared["fake"] = (x, self.fake_extras)
         return x

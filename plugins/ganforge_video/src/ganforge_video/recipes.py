@@ -21,6 +21,9 @@ VGAN = Recipe(
         "ndf": 16,
         "d_norm": "batch",
         "g_up": "resize",
+        "g_cond": "concat",
+        "d_frames": False,
+        "loss": "non-saturating",
         "mask_l1": 0.1,
         "batch_size": 16,
         "lr_g": 2e-4,
@@ -46,6 +49,10 @@ VGAN = Recipe(
         "d_norm": "discriminator normalisation: batch (the paper), layer or none",
         "g_up": "generator upsampling: transposed (the paper's 4x4x4 stride-2 transposed convolutions) or resize "
                 "(nearest-neighbour x2, then a 3x3x3 convolution: no checkerboard)",
+        "g_cond": "how a conditional generator takes the class: concat (to z) or cbn (conditional batch norm "
+                  "in every layer of both streams)",
+        "d_frames": "true: a 2-D frame discriminator beside the 3-D one judges every frame (its mean logit is added)",
+        "loss": "non-saturating (the paper) or hinge",
         "mask_l1": "weight of the L1 sparsity of the foreground mask in the generator loss (the paper: 0.1)",
     },
     presets={

@@ -153,6 +153,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=100, help="generated clips per class")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--keep", type=Path, help="keep the run and the judged grid here")
+    p.add_argument("--judge", type=Path, help="the judge's weights: loaded when the file exists, else trained and saved")
     p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -166,7 +167,7 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         t0 = time.time()
         data = make_moving_shapes(tmp / "data", n=600, seed=0, style=args.style)
-        judge_data = make_moving_shapes(tmp / "judge_data", n=600, seed=12345, style=args.style)
+        judge_data = make_moving_shapes(tmp / "judge_data", n=300, seed=12345, style=args.style)
 
         run = args.run
         train_s = None
@@ -186,10 +187,19 @@ def main(argv=None) -> int:
         real, other = modality.load(data), modality.load(judge_data)
 
         # the judge: real frames of another seed's clips, and shapeless frames
-        fx, fy = clip_frames(other, to_model)
-        nx = none_frames(len(fx) // 3, size, args.style, seed=7)
-        judge, ceiling = train_judge(torch.cat([fx, nx]), torch.cat([fy, torch.full((len(nx),), len(classes))]),
-                                     len(classes) + 1)
+        if args.judge and args.judge.exists():
+            saved = torch.load(args.judge)
+            assert saved["for"] == [args.style, t, size], f"{args.judge} judges {saved['for']}"
+            judge, ceiling = Judge(len(classes) + 1), saved["ceiling"]
+            judge.load_state_dict(saved["weights"])
+            judge.eval()
+        else:
+            fx, fy = clip_frames(other, to_model)
+            nx = none_frames(len(fx) // 3, size, args.style, seed=7)
+            judge, ceiling = train_judge(torch.cat([fx, nx]), torch.cat([fy, torch.full((len(nx),), len(classes))]),
+                                         len(classes) + 1)
+            if args.judge:
+                torch.save({"for": [args.style, t, size], "ceiling": ceiling, "weights": judge.state_dict()}, args.judge)
         print(f"judge: held-out frame accuracy {ceiling:.3f} (real frames + shapeless ones) ({time.time() - t0:.0f}s)")
 
         clips, per_class, recognised = [], {}, []

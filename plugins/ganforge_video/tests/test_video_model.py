@@ -200,3 +200,17 @@ def test_video_objective_loss_choice(shapes, tmp_path, loss, at_start):
     assert first["d_loss"] == pytest.approx(at_start, abs=0.25)  # 2 and 1.39 are far apart
     with pytest.raises(ganforge.GanforgeError, match="'loss'"):
         ganforge.train("vgan", data=shapes, out=tmp_path / "bad", overrides={**TINY, "steps": 1, "loss": "wasserstein"})
+
+
+def test_video_paper_preset_undoes_every_small_preset_change():
+    from ganforge_video.recipes import VGAN
+
+    paper = VGAN.presets["preset=paper"]
+    # Vondrick et al.: batch norm in D, z alone into G, one 3-D discriminator, the GAN loss
+    assert paper == {**paper, "g_up": "transposed", "d_norm": "batch", "g_cond": "concat", "d_frames": False,
+                     "loss": "non-saturating", "r1_gamma": 0.0, "frames": 32, "frame_size": 64}
+    # every option the small preset changes from the paper is set back by preset=paper
+    departures = {"g_up", "d_norm", "g_cond", "d_frames", "loss", "r1_gamma", "frames", "frame_size", "ngf", "ndf",
+                  "batch_size"}
+    assert departures <= set(paper)
+    assert VGAN.defaults["preset"] == "small" and VGAN.defaults["d_frames"] is True

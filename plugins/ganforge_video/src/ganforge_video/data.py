@@ -7,8 +7,8 @@ foreground the mask cuts out. Drawn with Pillow, never downloaded.
 
 Two styles:
 
-- ``bold`` (the default): a large shape (about half the frame across) in one of four
-  strong colours over one of four flat pale backgrounds. A small model learns it on a
+- ``bold`` (the default): a large shape (about half the frame across) in one of two
+  strong colours over one of two flat pale backgrounds. A small model learns it on a
   CPU in minutes (the vgan recipe's default; README "Quality" has the figures).
 - ``varied``: a smaller shape (a third of the frame) in any dark or bright colour over
   two soft bands of random pale colours: a harder set for longer runs.
@@ -24,8 +24,8 @@ SHAPES = ("circle", "square", "triangle")
 FORMATS = ("gif", "frames")
 STYLES = ("bold", "varied")
 # bold: saturated shapes over pale flat scenes, every pair far apart in colour
-BOLD_COLOURS = ((200, 30, 30), (30, 60, 200), (20, 130, 40), (120, 40, 150))
-BOLD_BACKGROUNDS = ((235, 235, 235), (250, 225, 150), (170, 215, 245), (200, 240, 190))
+BOLD_COLOURS = ((200, 30, 30), (30, 60, 200))
+BOLD_BACKGROUNDS = ((235, 235, 235), (250, 225, 150))
 
 
 def _background(rng: random.Random, size: int, style: str):

@@ -11,19 +11,22 @@ VGAN = Recipe(
     reference="Vondrick, Pirsiavash & Torralba, Generating Videos with Scene Dynamics, NeurIPS 2016",
     defaults={
         "preset": "small",
-        "frames": 16,
+        # the small preset: what class-conditional moving shapes need to come out recognisable on
+        # a CPU (README "Quality": each change measured with bench/quality_video.py)
+        "frames": 8,
         "frame_size": 32,
         "channels": 3,
         "frame_step": 1,
         "clips_per_file": 1,
         "nz": 100,
-        "ngf": 16,
+        "ngf": 32,
         "ndf": 16,
-        "d_norm": "batch",
+        "d_norm": "layer",
         "g_up": "resize",
-        "g_cond": "concat",
-        "d_frames": False,
-        "loss": "non-saturating",
+        "g_cond": "cbn",
+        "d_frames": True,
+        "loss": "hinge",
+        "r1_gamma": 1.0,
         "mask_l1": 0.1,
         "batch_size": 16,
         "lr_g": 2e-4,
@@ -36,8 +39,10 @@ VGAN = Recipe(
         "preview_n": 8,
     },
     options={
-        "preset": "small (16 frames of 32x32, ngf=ndf=16, batch 16, resize upsampling: moving shapes on a CPU in "
-                  "minutes) or paper (32 frames of 64x64, ngf=ndf=64, batch 64, transposed convolutions, as Vondrick et al.)",
+        "preset": "small (8 frames of 32x32, ngf=32, ndf=16, batch 16, resize upsampling, conditional batch norm, "
+                  "layer norm and a frame discriminator beside the video one, hinge loss, R1: class-conditional moving "
+                  "shapes on a CPU in minutes) or paper (32 frames of 64x64, ngf=ndf=64, batch 64, transposed "
+                  "convolutions, batch norm, the GAN loss, as Vondrick et al.)",
         "frames": "frames per clip T, a power of two (a clip gives its first T frames)",
         "frame_size": "frame side in pixels, a power of two from 16 (frames are resized, then centre-cropped)",
         "channels": "3 (RGB) or 1 (grayscale)",
@@ -56,6 +61,8 @@ VGAN = Recipe(
         "mask_l1": "weight of the L1 sparsity of the foreground mask in the generator loss (the paper: 0.1)",
     },
     presets={
-        "preset=paper": {"frames": 32, "frame_size": 64, "ngf": 64, "ndf": 64, "batch_size": 64, "g_up": "transposed"},
+        "preset=paper": {"frames": 32, "frame_size": 64, "ngf": 64, "ndf": 64, "batch_size": 64, "g_up": "transposed",
+                         "d_norm": "batch", "g_cond": "concat", "d_frames": False, "loss": "non-saturating",
+                         "r1_gamma": 0.0},
     },
 )

@@ -16,12 +16,14 @@
      widths; the plugin's feature space) and the mean change between frames, generated
      and real.
 
-    python bench/quality_video.py                        # trains with the defaults (about 12 min)
-    python bench/quality_video.py --run runs/shapes      # judges a trained run
-    python bench/quality_video.py --set d_frames=false --steps 800 --keep out/exp1
+    python bench/quality_video.py                        # trains with the recipe's defaults, then judges
+    python bench/quality_video.py --run runs/cond        # judges a trained conditional run
+    python bench/quality_video.py --set d_frames=false --steps 800 --keep out/exp1 --judge out/judge.pt
 
-``--keep DIR`` keeps the run and writes ``DIR/judged.png`` / ``.gif`` (one row per class)
-to look at.
+``--keep DIR`` keeps the run and writes ``DIR/judged.png`` / ``.gif`` (four clips per
+class, a row each) to look at; ``--judge FILE`` keeps the judge's weights for the next
+experiment (training it takes 2 minutes on a quiet core, far longer on a loaded one).
+The plugin's README ("Quality") has the figures.
 """
 
 from __future__ import annotations

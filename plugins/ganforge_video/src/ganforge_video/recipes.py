@@ -19,14 +19,13 @@ VGAN = Recipe(
         "frame_step": 1,
         "clips_per_file": 1,
         "nz": 100,
-        "ngf": 32,
+        "ngf": 16,
         "ndf": 16,
         "d_norm": "layer",
         "g_up": "resize",
         "g_cond": "cbn",
         "d_frames": True,
-        "loss": "hinge",
-        "r1_gamma": 1.0,
+        "loss": "non-saturating",
         "mask_l1": 0.1,
         "batch_size": 16,
         "lr_g": 2e-4,
@@ -39,10 +38,10 @@ VGAN = Recipe(
         "preview_n": 8,
     },
     options={
-        "preset": "small (8 frames of 32x32, ngf=32, ndf=16, batch 16, resize upsampling, conditional batch norm, "
-                  "layer norm and a frame discriminator beside the video one, hinge loss, R1: class-conditional moving "
-                  "shapes on a CPU in minutes) or paper (32 frames of 64x64, ngf=ndf=64, batch 64, transposed "
-                  "convolutions, batch norm, the GAN loss, as Vondrick et al.)",
+        "preset": "small (8 frames of 32x32, ngf=ndf=16, batch 16, resize upsampling, conditional batch norm in G, "
+                  "layer norm in D and a frame discriminator beside the video one: sized for a CPU) or paper (32 "
+                  "frames of 64x64, ngf=ndf=64, batch 64, transposed convolutions, batch norm in D, z alone into G, "
+                  "as Vondrick et al.)",
         "frames": "frames per clip T, a power of two (a clip gives its first T frames)",
         "frame_size": "frame side in pixels, a power of two from 16 (frames are resized, then centre-cropped)",
         "channels": "3 (RGB) or 1 (grayscale)",
@@ -62,7 +61,6 @@ VGAN = Recipe(
     },
     presets={
         "preset=paper": {"frames": 32, "frame_size": 64, "ngf": 64, "ndf": 64, "batch_size": 64, "g_up": "transposed",
-                         "d_norm": "batch", "g_cond": "concat", "d_frames": False, "loss": "non-saturating",
-                         "r1_gamma": 0.0},
+                         "d_norm": "batch", "g_cond": "concat", "d_frames": False},
     },
 )

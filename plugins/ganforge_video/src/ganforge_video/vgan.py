@@ -16,7 +16,7 @@ first), ReLU in G, LeakyReLU(0.2) in D, weights N(0, 0.02), as in the paper.
 
 Other sizes: S and T are powers of two. There are log2(S) - 2 stride-2 stages from 4x4;
 time doubles at each of the first min(stages, log2 T) of them and starts at
-t0 = T / 2^(those doublings) (2 at the paper's size and at the small default of 16
+t0 = T / 2^(those doublings) (2 at the paper's size, 1 at the small default of 8
 frames of 32x32). Widths double from ngf next to the video towards 4x4, capped at 8*ngf.
 
 Upsampling (``g_up``). The paper's transposed convolutions (``transposed``, kernel 4,
@@ -32,10 +32,16 @@ The mask's L1 sparsity (the paper's lambda = 0.1, ``mask_l1``) is added to the
 generator loss by the ``vgan`` objective, which reads the mask of the forward pass that
 made the step's fake batch from ``last_mask``.
 
-Class conditioning (not in the paper), as the core's DCGAN: the condition embedding,
-scaled to unit length, is concatenated to z for both streams; the discriminator adds a
-projection term <P c, mean h> on its last feature map (Miyato & Koyama 2018), P starting
-at zero.
+Class conditioning (not in the paper): ``g_cond=cbn`` (the small preset) gives every
+batch norm of both streams a per-class scale and shift (conditional batch norm, as the
+image plugin's DCGAN ``small-data``); ``g_cond=concat`` concatenates the embedding,
+scaled to unit length, to z. The discriminator adds a projection term <P c, mean h> on
+its last feature map (Miyato & Koyama 2018), P starting at zero.
+
+``d_frames`` (the small preset) adds a 2-D frame discriminator: every frame is scored on
+its own (with its own projection) and the mean frame score is added to the video logit,
+so one objective trains both (DVD-GAN and MoCoGAN pair an image and a video
+discriminator the same way, with separate losses).
 """
 
 from __future__ import annotations

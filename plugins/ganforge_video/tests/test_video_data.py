@@ -162,3 +162,26 @@ def test_video_grayscale_clips_load_and_save(tmp_path):
     for ext in ("gif", "webp"):
         with Image.open(tmp_path / "out" / f"g.{ext}") as img:
             assert img.n_frames == 4
+
+
+def test_video_moving_shapes_styles_bold_is_flat_and_large_varied_is_banded(tmp_path):
+    from ganforge_video.data import BOLD_BACKGROUNDS
+
+    _, bold = _load(make_moving_shapes(tmp_path / "b", n=6, frames=4, size=64, style="bold"), frame_size=64)
+    _, varied = _load(make_moving_shapes(tmp_path / "v", n=6, frames=4, size=64, style="varied"), frame_size=64)
+
+    def scene_and_shape(x):  # uint8 [C, T, S, S] -> (scene colours seen, share of the frame the shape covers)
+        first = x[:, 0].reshape(3, -1).T  # [pixels, 3]
+        colours, counts = first.unique(dim=0, return_counts=True)
+        scene = colours[counts.argmax()]
+        return scene, 1 - counts.max().item() / len(first)
+
+    for x in bold.fields["x"]:
+        scene, covered = scene_and_shape(x)
+        assert tuple(scene.tolist()) in BOLD_BACKGROUNDS  # one flat pale colour
+        assert covered > 0.08  # about half the frame across (a triangle covers the least)
+    for x in varied.fields["x"]:
+        top, bottom = x[:, 0, 0, 0], x[:, 0, -1, -1]
+        assert not torch.equal(top, bottom)  # two bands: the scene is not one colour
+    with pytest.raises(ganforge.GanforgeError, match="style"):
+        make_moving_shapes(tmp_path / "x", n=1, style="fancy")

@@ -7,7 +7,6 @@ import torch
 from PIL import Image
 
 import ganforge
-from ganforge_video import frames
 from ganforge_video.data import make_moving_shapes
 from ganforge_video.modality import has_pyav
 from ganforge_video.vgan import Discriminator, Generator, VGANConfig, plan
@@ -108,7 +107,7 @@ def test_video_generation_writes_gif_webp_and_strips_pillow_reopens(trained, tmp
     assert "sample_00000.gif" in names and "sample_00002.webp" in names and "sample_00001.png" in names
     assert {"sample_grid.png", "sample_grid.gif", "metadata.jsonl"} <= set(names)
     assert [p.name for p in paths[:3]] == ["sample_00000.gif", "sample_00001.gif", "sample_00002.gif"]
-    clips = frames(pipe.generate(n=3, seed=1, scale=2))
+    clips = pipe.generate(n=3, seed=1, scale=2).objects
     for i in range(3):
         for ext in ("gif", "webp"):
             with Image.open(out / f"sample_{i:05d}.{ext}") as img:
@@ -152,3 +151,65 @@ def test_video_mp4_written_when_pyav_is_installed(trained, tmp_path):
     pipe.generate_to(tmp_path, n=1, formats="mp4")
     with av.open(str(tmp_path / "sample_00000.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) == 4
+
+
+def test_video_conditional_batch_norm_takes_the_class_in_every_layer():
+    from ganforge_video.vgan import CondBatchNorm
+
+    cfg = VGANConfig(frames=4, frame_size=16, ngf=4, nz=8, conditional=True, cond_dim=5, g_cond="cbn")
+    g = Generator(cfg)
+    cbns = [m for m in g.modules() if isinstance(m, CondBatchNorm)]
+    assert len(cbns) == 4  # two in each stream at 16x16
+    # the class is not concatenated to z: the first layers read z alone
+    assert g.foreground[0].in_channels == 8 and g.background[0].in_channels == 8
+    torch.manual_seed(0)
+    z, a, b = torch.randn(4, 8), torch.eye(5)[[0] * 4], torch.eye(5)[[1] * 4]
+    # the per-class scale and shift start at zero: the class does not matter yet ...
+    assert torch.allclose(g(z, a), g(z, b))
+    with torch.no_grad():
+        for m in cbns:
+            m.gain.weight.normal_()
+    # ... and once learned, it changes both the moving shape and the scene
+    s_a, s_b = g.streams(z, a), g.streams(z, b)
+    assert not torch.allclose(s_a["foreground"], s_b["foreground"])
+    assert not torch.allclose(s_a["background"], s_b["background"])
+    with pytest.raises(ganforge.GanforgeError, match="g_cond"):
+        Generator(VGANConfig(g_cond="film"))
+
+
+def test_video_frame_discriminator_judges_frames_whatever_their_order():
+    torch.manual_seed(0)
+    cfg = VGANConfig(frames=4, frame_size=16, ndf=4, d_norm="layer", d_frames=True, conditional=True, cond_dim=5)
+    d = Discriminator(cfg).eval()
+    x, cond = torch.rand(3, 3, 4, 16, 16) * 2 - 1, torch.eye(5)[[0, 1, 2]]
+    shuffled = x[:, :, [2, 0, 3, 1]]
+    assert d(x, cond).shape == (3,)
+    # the frame discriminator scores frames one by one: their order does not change its mean ...
+    assert torch.allclose(d.frame_d(x, cond), d.frame_d(shuffled, cond), atol=1e-6)
+    # ... while the 3-D discriminator (so the sum) sees the order
+    assert not torch.allclose(d(x, cond), d(shuffled, cond))
+    assert Discriminator(VGANConfig(frames=4, frame_size=16, ndf=4)).frame_d is None
+
+
+@pytest.mark.parametrize("loss, at_start", [("hinge", 2.0), ("non-saturating", 2 * 0.6931)])
+def test_video_objective_loss_choice(shapes, tmp_path, loss, at_start):
+    # D's logits start near 0: hinge gives relu(1 - 0) + relu(1 + 0), the GAN loss 2 log 2
+    run = ganforge.train("vgan", data=shapes, out=tmp_path / loss,
+                         overrides={**TINY, "steps": 1, "loss": loss, "mask_l1": 0.0})
+    first = json.loads((run.out / "log.jsonl").read_text().splitlines()[0])
+    assert first["d_loss"] == pytest.approx(at_start, abs=0.25)  # 2 and 1.39 are far apart
+    with pytest.raises(ganforge.GanforgeError, match="'loss'"):
+        ganforge.train("vgan", data=shapes, out=tmp_path / "bad", overrides={**TINY, "steps": 1, "loss": "wasserstein"})
+
+
+def test_video_paper_preset_undoes_every_small_preset_change():
+    from ganforge_video.recipes import VGAN
+
+    paper = VGAN.presets["preset=paper"]
+    # Vondrick et al.: 32 frames of 64x64, transposed convolutions, batch norm in D, z alone into G, one 3-D D
+    assert paper == {**paper, "frames": 32, "frame_size": 64, "ngf": 64, "ndf": 64, "batch_size": 64,
+                     "g_up": "transposed", "d_norm": "batch", "g_cond": "concat", "d_frames": False}
+    # each of them is a place where the small preset departs from the paper
+    assert all(VGAN.defaults[k] != v for k, v in paper.items())
+    # ... and the loss and R1 are the paper's in both
+    assert VGAN.defaults["loss"] == "non-saturating" and VGAN.defaults.get("r1_gamma", 0.0) == 0.0

@@ -16,7 +16,7 @@ first), ReLU in G, LeakyReLU(0.2) in D, weights N(0, 0.02), as in the paper.
 
 Other sizes: S and T are powers of two. There are log2(S) - 2 stride-2 stages from 4x4;
 time doubles at each of the first min(stages, log2 T) of them and starts at
-t0 = T / 2^(those doublings) (2 at the paper's size and at the small default of 16
+t0 = T / 2^(those doublings) (2 at the paper's size, 1 at the small default of 8
 frames of 32x32). Widths double from ngf next to the video towards 4x4, capped at 8*ngf.
 
 Upsampling (``g_up``). The paper's transposed convolutions (``transposed``, kernel 4,
@@ -32,10 +32,16 @@ The mask's L1 sparsity (the paper's lambda = 0.1, ``mask_l1``) is added to the
 generator loss by the ``vgan`` objective, which reads the mask of the forward pass that
 made the step's fake batch from ``last_mask``.
 
-Class conditioning (not in the paper), as the core's DCGAN: the condition embedding,
-scaled to unit length, is concatenated to z for both streams; the discriminator adds a
-projection term <P c, mean h> on its last feature map (Miyato & Koyama 2018), P starting
-at zero.
+Class conditioning (not in the paper): ``g_cond=cbn`` (the small preset) gives every
+batch norm of both streams a per-class scale and shift (conditional batch norm, as the
+image plugin's DCGAN ``small-data``); ``g_cond=concat`` concatenates the embedding,
+scaled to unit length, to z. The discriminator adds a projection term <P c, mean h> on
+its last feature map (Miyato & Koyama 2018), P starting at zero.
+
+``d_frames`` (the small preset) adds a 2-D frame discriminator: every frame is scored on
+its own (with its own projection) and the mean frame score is added to the video logit,
+so one objective trains both (DVD-GAN and MoCoGAN pair an image and a video
+discriminator the same way, with separate losses).
 """
 
 from __future__ import annotations
@@ -60,12 +66,15 @@ class VGANConfig:
     ndf: int = 16           # discriminator width next to the video
     d_norm: str = "batch"   # batch (the paper), layer or none
     g_up: str = "resize"    # generator upsampling: resize (nearest x2 + conv) or transposed (the paper)
+    g_cond: str = "concat"  # how a conditional G takes the class: concat (to z) or cbn (conditional batch norm)
+    d_frames: bool = False  # a 2-D frame discriminator beside the 3-D one (its logits added)
     conditional: bool = False
     cond_dim: int = 64
 
 
 D_NORMS = ("batch", "layer", "none")
 G_UPS = ("transposed", "resize")
+G_CONDS = ("concat", "cbn")
 _MAX_MULT = 8
 
 
@@ -87,6 +96,8 @@ def plan(cfg: VGANConfig) -> tuple[int, list[int], list[bool]]:
         raise ganforge.GanforgeError(f"option 'g_up' must be one of {', '.join(G_UPS)}, got {cfg.g_up!r}")
     if cfg.d_norm not in D_NORMS:
         raise ganforge.GanforgeError(f"option 'd_norm' must be one of {', '.join(D_NORMS)}, got {cfg.d_norm!r}")
+    if cfg.g_cond not in G_CONDS:
+        raise ganforge.GanforgeError(f"option 'g_cond' must be one of {', '.join(G_CONDS)}, got {cfg.g_cond!r}")
     stages = int(math.log2(size)) - 2
     doublings = min(stages, int(math.log2(frames)))
     widths = [int(cfg.ngf) * min(2 ** (stages - 1 - i), _MAX_MULT) for i in range(stages)]
@@ -124,10 +135,45 @@ def _up2d(c_in: int, c_out: int, how: str = "transposed") -> nn.Module:
     return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)
 
 
+def _down2d(c_in: int, c_out: int) -> nn.Conv2d:
+    return nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False)
+
+
 def _down3d(c_in: int, c_out: int, halves_time: bool) -> nn.Conv3d:
     if halves_time:
         return nn.Conv3d(c_in, c_out, 4, 2, 1, bias=False)
     return nn.Conv3d(c_in, c_out, (3, 4, 4), (1, 2, 2), 1, bias=False)
+
+
+class CondBatchNorm(nn.Module):
+    """Conditional batch norm (de Vries et al. 2017), 2-D or 3-D: batch statistics shared
+    by every class, ``(1 + w + G c) * bn(x) + (b + B c)``; G and B start at zero, so the
+    layer starts as plain batch norm and learns how much each class changes it."""
+
+    def __init__(self, channels: int, cond_dim: int, dims: int):
+        super().__init__()
+        self.bn = (nn.BatchNorm3d if dims == 3 else nn.BatchNorm2d)(channels, affine=False)
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.gain = nn.Linear(cond_dim, channels, bias=False)
+        self.shift = nn.Linear(cond_dim, channels, bias=False)
+
+    def reset_parameters(self) -> None:
+        nn.init.normal_(self.weight, 1.0, 0.02)
+        nn.init.zeros_(self.bias)
+        nn.init.zeros_(self.gain.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        shape = (len(x), -1) + (1,) * (x.dim() - 2)
+        scale = (self.weight + self.gain(cond)).reshape(shape)
+        return self.bn(x) * scale + (self.bias + self.shift(cond)).reshape(shape)
+
+
+def _run(layers: nn.Sequential, h: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+    for layer in layers:
+        h = layer(h, cond) if isinstance(layer, CondBatchNorm) else layer(h)
+    return h
 
 
 class Generator(ganforge.Generator):
@@ -139,15 +185,21 @@ class Generator(ganforge.Generator):
         super().__init__()
         t0, widths, doubles = plan(cfg)
         self.cfg = cfg
-        c_in = cfg.nz + (cfg.cond_dim if cfg.conditional else 0)
+        self.cbn = bool(cfg.conditional) and cfg.g_cond == "cbn"
+        c_in = cfg.nz + (cfg.cond_dim if cfg.conditional and not self.cbn else 0)
+
+        def norm(channels: int, dims: int) -> nn.Module:
+            if self.cbn:
+                return CondBatchNorm(channels, cfg.cond_dim, dims)
+            return (nn.BatchNorm3d if dims == 3 else nn.BatchNorm2d)(channels)
 
         fg: list[nn.Module] = [nn.ConvTranspose3d(c_in, widths[0], (t0, 4, 4), 1, 0, bias=False),
-                               nn.BatchNorm3d(widths[0]), nn.ReLU(True)]
+                               norm(widths[0], 3), nn.ReLU(True)]
         bg: list[nn.Module] = [nn.ConvTranspose2d(c_in, widths[0], 4, 1, 0, bias=False),
-                               nn.BatchNorm2d(widths[0]), nn.ReLU(True)]
+                               norm(widths[0], 2), nn.ReLU(True)]
         for i, (a, b) in enumerate(zip(widths, widths[1:])):
-            fg += [_up3d(a, b, doubles[i], cfg.g_up), nn.BatchNorm3d(b), nn.ReLU(True)]
-            bg += [_up2d(a, b, cfg.g_up), nn.BatchNorm2d(b), nn.ReLU(True)]
+            fg += [_up3d(a, b, doubles[i], cfg.g_up), norm(b, 3), nn.ReLU(True)]
+            bg += [_up2d(a, b, cfg.g_up), norm(b, 2), nn.ReLU(True)]
         self.foreground = nn.Sequential(*fg)
         self.background = nn.Sequential(*bg)
         # the last stage: the foreground's colours and the mask, from the same features (one
@@ -155,24 +207,26 @@ class Generator(ganforge.Generator):
         self.to_foreground = _up3d(widths[-1], cfg.channels + 1, doubles[-1], cfg.g_up)
         self.to_still = _up2d(widths[-1], cfg.channels, cfg.g_up)
         _init(self)
+        for m in self.modules():
+            if isinstance(m, CondBatchNorm):
+                m.reset_parameters()
         # The mask of the latest forward pass, for the objective's sparsity term: a plain dict
         # (not a buffer) because it is a by-product of one step, neither state nor weights.
         self.last = {}
 
-    def _input(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        if self.cfg.conditional:
-            if cond is None:
-                raise ganforge.GanforgeError("this VGAN generator is conditional: give it classes (--class)")
-            # unit length, as a one-hot label has, so the class does not drown z (see the core's DCGAN)
-            z = torch.cat([z, F.normalize(cond.to(z.dtype), dim=1)], dim=1)
-        return z.reshape(len(z), -1)
-
     def streams(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The two streams and their composition: foreground [B, C, T, S, S], mask
         [B, 1, T, S, S], background [B, C, S, S] and video [B, C, T, S, S]."""
-        h = self._input(z, cond)
-        f = self.foreground(h[:, :, None, None, None])
-        b = self.background(h[:, :, None, None])
+        if self.cfg.conditional:
+            if cond is None:
+                raise ganforge.GanforgeError("this VGAN generator is conditional: give it classes (--class)")
+            cond = cond.to(z.dtype)
+            if not self.cbn:
+                # unit length, as a one-hot label has, so the class does not drown z (see the core's DCGAN)
+                z = torch.cat([z, F.normalize(cond, dim=1)], dim=1)
+        h = z.reshape(len(z), -1)
+        f = _run(self.foreground, h[:, :, None, None, None], cond)
+        b = _run(self.background, h[:, :, None, None], cond)
         out = self.to_foreground(f)
         foreground, mask = torch.tanh(out[:, :-1]), torch.sigmoid(out[:, -1:])
         background = torch.tanh(self.to_still(b))
@@ -209,26 +263,78 @@ class Discriminator(ganforge.Discriminator):
         self.features = nn.Sequential(*layers)
         self.out = nn.Conv3d(widths[-1], 1, (t0, 4, 4), 1, 0, bias=False)  # [t0, 4, 4] -> one logit
         self.project = nn.Linear(cfg.cond_dim, widths[-1], bias=False) if cfg.conditional else None
+        self.frame_d = FrameDiscriminator(cfg, widths) if cfg.d_frames else None
         _init(self)
         if self.project is not None:
             nn.init.zeros_(self.project.weight)  # starts as the unconditional D
+        if self.frame_d is not None and self.frame_d.project is not None:
+            nn.init.zeros_(self.frame_d.project.weight)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if self.project is not None and cond is None:
+            raise ganforge.GanforgeError("this VGAN discriminator is conditional: it needs a condition")
         h = self.features(x)
         logit = self.out(h).reshape(len(x))
         if self.project is not None:
-            if cond is None:
-                raise ganforge.GanforgeError("this VGAN discriminator is conditional: it needs a condition")
             logit = logit + (self.project(cond.to(h.dtype)) * h.mean(dim=(2, 3, 4))).sum(dim=1)
+        if self.frame_d is not None:
+            logit = logit + self.frame_d(x, cond)
         return logit
 
 
+class FrameDiscriminator(nn.Module):
+    """Each frame [C, S, S] of a video -> a logit (2-D convolutions, the video D's widths,
+    its own projection term); a video's score is the mean over its frames. It judges what
+    a single frame shows (the shape) while the 3-D discriminator judges how it moves, as
+    DVD-GAN's and MoCoGAN's image discriminators do."""
+
+    def __init__(self, cfg: VGANConfig, widths: list[int]):
+        super().__init__()
+        layers: list[nn.Module] = [_down2d(cfg.channels, widths[0]), nn.LeakyReLU(0.2, True)]
+        for a, b in zip(widths, widths[1:]):
+            norm = {"batch": nn.BatchNorm2d(b), "layer": nn.GroupNorm(1, b)}.get(cfg.d_norm, nn.Identity())
+            layers += [_down2d(a, b), norm, nn.LeakyReLU(0.2, True)]
+        self.features = nn.Sequential(*layers)
+        self.out = nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)
+        self.project = nn.Linear(cfg.cond_dim, widths[-1], bias=False) if cfg.conditional else None
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        b, c, t, s, _ = x.shape
+        h = self.features(x.transpose(1, 2).reshape(b * t, c, s, s))
+        logit = self.out(h).reshape(b, t)
+        if self.project is not None:
+            per_frame = h.mean(dim=(2, 3)).reshape(b, t, -1)
+            logit = logit + (self.project(cond.to(h.dtype))[:, None] * per_frame).sum(dim=2)
+        return logit.mean(dim=1)
+
+
+LOSSES = ("non-saturating", "hinge")
+
+
 class VGANObjective(ganforge.NonSaturating):
-    """The paper's game (the non-saturating GAN loss) plus ``mask_l1`` * mean |m| on the
-    generator: the mask stays sparse where the still background explains the scene."""
+    """The paper's game (the non-saturating GAN loss; ``loss=hinge``: the hinge loss of
+    SNGAN/BigGAN instead) plus ``mask_l1`` * mean |m| on the generator: the mask stays
+    sparse where the still background explains the scene."""
+
+    @property
+    def hinge(self) -> bool:
+        loss = self.config.get("loss", "non-saturating")
+        if loss not in LOSSES:
+            raise ganforge.GanforgeError(f"option 'loss' must be one of {', '.join(LOSSES)}, got {loss!r}")
+        return loss == "hinge"
+
+    def discriminator_loss(self, s):
+        if not self.hinge:
+            return super().discriminator_loss(s)
+        real, fake = s.D_real(), s.D(s.fake().detach())
+        loss = F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+        return loss, {"d_real": real.detach().mean(), "d_fake": fake.detach().mean()}
 
     def generator_loss(self, s):
-        loss, logs = super().generator_loss(s)
+        if self.hinge:
+            loss, logs = -s.D(s.fake()).mean(), {}
+        else:
+            loss, logs = super().generator_loss(s)
         generator = getattr(s.generator, "module", s.generator)  # a DistributedDataParallel wraps it
         mask = getattr(generator, "last", {}).pop("mask", None)
         weight = float(self.config.get("mask_l1", 0.0))

@@ -84,7 +84,8 @@ def test_video_short_corrupt_and_undecodable_clips_are_skipped_with_one_warning(
     _, data = _load(tmp_path)
     assert len(data) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "skipped 3 unreadable video clip file(s)" in err[0]
+    assert len(err) == 1 and "skipped 3 video clip file(s): 2 unreadable: broken.gif, movie.mp4" in err[0]
+    assert "1 too short: short.gif (short.gif: has 2 frame(s)" in err[0]
     # the reason for the first, and what to do about a missing decoder when it is the only clip
     with pytest.raises(ganforge.GanforgeError, match="pip install av"):
         _load(tmp_path / "movie.mp4")

@@ -57,27 +57,6 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------- reading
 
 
-def _fit(img: Image.Image, size: int, channels: int) -> np.ndarray:
-    """Shorter side to ``size``, centre crop; transparency onto white -> uint8 [H, W, channels]."""
-    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    img = img.convert("RGB")
-    w, h = img.size
-    if w < 1 or h < 1:
-        raise ValueError(f"a frame has no pixels ({w}x{h})")
-    scale = size / min(w, h)
-    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    if (new_w, new_h) != (w, h):
-        img = img.resize((new_w, new_h), Image.LANCZOS if scale < 1 else Image.BICUBIC)
-    left, top = (new_w - size) // 2, (new_h - size) // 2
-    img = img.crop((left, top, left + size, top + size))
-    if channels == 1:
-        img = img.convert("L")
-    arr = np.asarray(img, dtype=np.uint8)
-    return arr[:, :, None] if arr.ndim == 2 else arr
-
-
 def _frames_from_folder(files: list[Path], needed: int):
     for file in files[:needed]:
         with Image.open(file) as img:
@@ -180,7 +159,7 @@ class VideoModality(ganforge.Modality):
                 continue
             if len(got) < span:
                 report.skip(clip, f"has {len(got)} frame(s); frames={frames} x frame_step={step} needs {span} "
-                                  f"(lower --set frames=)")
+                                  f"(lower --set frames=)", kind="too short")
                 continue
             for w in range(min(windows, len(got) // span)):
                 pixels.append(np.stack(got[w * span:(w + 1) * span:step]))
@@ -214,7 +193,7 @@ class VideoModality(ganforge.Modality):
         out = []
         for where, img in source:
             try:
-                out.append(_fit(img, size, channels))
+                out.append(ganforge.fit_square(img, size, channels).transpose(1, 2, 0))  # [H, W, channels]
             except (OSError, ValueError) as e:
                 raise ValueError(f"{where}: {e}") from None
         if not out:

@@ -30,7 +30,7 @@ data against itself: 1.3). ``resize`` is the default; ``preset=paper`` uses the 
 
 The mask's L1 sparsity (the paper's lambda = 0.1, ``mask_l1``) is added to the
 generator loss by the ``vgan`` objective, which reads the mask of the forward pass that
-made the step's fake batch from ``last_mask``.
+made the step's fake batch as ``step.fake_extras["mask"]`` (``forward_with_extras``).
 
 Class conditioning (not in the paper): ``g_cond=cbn`` (the small preset) gives every
 batch norm of both streams a per-class scale and shift (conditional batch norm, as the
@@ -210,9 +210,6 @@ class Generator(ganforge.Generator):
         for m in self.modules():
             if isinstance(m, CondBatchNorm):
                 m.reset_parameters()
-        # The mask of the latest forward pass, for the objective's sparsity term: a plain dict
-        # (not a buffer) because it is a by-product of one step, neither state nor weights.
-        self.last = {}
 
     def streams(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The two streams and their composition: foreground [B, C, T, S, S], mask
@@ -233,10 +230,13 @@ class Generator(ganforge.Generator):
         video = mask * foreground + (1 - mask) * background.unsqueeze(2)
         return {"video": video, "foreground": foreground, "mask": mask, "background": background}
 
-    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_with_extras(self, z: torch.Tensor, cond: torch.Tensor | None = None):
+        """The video and, for the objective's sparsity term, the mask of the same pass."""
         out = self.streams(z, cond)
-        self.last["mask"] = out["mask"] if self.training else None
-        return out["video"]
+        return out["video"], {"mask": out["mask"]}
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_with_extras(z, cond)[0]
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -335,8 +335,7 @@ class VGANObjective(ganforge.NonSaturating):
             loss, logs = -s.D(s.fake()).mean(), {}
         else:
             loss, logs = super().generator_loss(s)
-        generator = getattr(s.generator, "module", s.generator)  # a DistributedDataParallel wraps it
-        mask = getattr(generator, "last", {}).pop("mask", None)
+        mask = s.fake_extras.get("mask")  # of the pass that made the batch just scored
         weight = float(self.config.get("mask_l1", 0.0))
         if mask is not None and weight > 0:
             sparsity = mask.abs().mean()

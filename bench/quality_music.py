@@ -6,7 +6,9 @@ the rate measured on the first 10 steps, then resumed to fill it) or a fixed ``-
 ``--run``), generates one phrase for each real phrase's caption, and prints one table,
 generated against real (the plugin's own metrics, :mod:`ganforge_music.metrics`):
 
-- MuseGAN's EB, UPC, QN per track, DP, TD per pitched track pair;
+- MuseGAN's EB, UPC, QN per track, DP, TD per pitched track pair; polyphony (notes per
+  sounding step) per pitched track, which TD does not see (a track playing every note of a
+  chord in several octaves is close in TD and still not a bass line or a melody);
 - key agreement (Krumhansl-Kessler key of the phrase = the prompt's key), tonic and chord-root
   agreement; the real phrases against their own captions are the ceiling;
 - style agreement: an MLP on the music-stats features, trained on 3/4 of the real phrases
@@ -16,6 +18,7 @@ generated against real (the plugin's own metrics, :mod:`ganforge_music.metrics`)
     OMP_NUM_THREADS=1 python bench/quality_music.py                      # 900 CPU s of training, text:minilm
     python bench/quality_music.py --steps 300 --set harmony=false        # a fixed length, an option changed
     python bench/quality_music.py --run runs/m                           # score a trained run
+    python bench/quality_music.py --run runs/m --steps 2400              # continue it to 2400 steps, score
 
 Everything goes to ``--out`` (default: a temporary folder): data, run, ``results.json`` and
 ``samples/`` (four prompts written as .mid/.wav/.png).
@@ -124,7 +127,8 @@ def score(run: Path, data: Path, out: Path, seed: int) -> dict:
             pipe.generate(n=n, seed=seed, prompts=PROMPTS[:1])
         timing[f"gen_{n}_ms"] = round((time.perf_counter() - start) / 5 * 1000, 1)
 
-    f, r = musegan_metrics(fake_rolls, grid), musegan_metrics(rolls, grid)
+    f = {**musegan_metrics(fake_rolls, grid), **polyphony(fake_rolls, grid)}
+    r = {**musegan_metrics(rolls, grid), **polyphony(rolls, grid)}
     pa_f, pa_r = prompt_agreement_of(fake_rolls, texts, grid), prompt_agreement_of(rolls, texts, grid)
     classify, accuracy = style_classifier(music_features(torch.from_numpy(rolls), grid.beat_resolution), labels, seed)
     with torch.no_grad():
@@ -137,6 +141,16 @@ def score(run: Path, data: Path, out: Path, seed: int) -> dict:
             "generate_all_s": round(gen_s, 2), **timing}
 
 
+def polyphony(rolls: np.ndarray, grid) -> dict:
+    """Notes sounding per sounding step, per pitched track (a bass line or a melody: 1)."""
+    out = {}
+    for k, track in enumerate(grid.tracks):
+        if not track.drums:
+            per_step = rolls[:, k].sum(-1).reshape(-1)
+            out[f"poly[{track.name}]"] = float(per_step[per_step > 0].mean()) if (per_step > 0).any() else float("nan")
+    return out
+
+
 def fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -147,7 +161,7 @@ def table(res: dict) -> str:
     f, r = res["generated"], res["real"]
     rows = [("metric", "generated", "real")]
     for key in f:
-        if key.startswith(("eb[", "upc[", "qn[", "dp", "td[")):
+        if key.startswith(("eb[", "upc[", "qn[", "poly[", "dp", "td[")):
             rows.append((key, fmt(f[key]), fmt(r[key])))
     for key in ("key_agreement", "tonic_agreement", "chord_agreement"):
         rows.append((f"{key} (chance {1 / 24 if key.startswith('key') else 1 / 12:.2f})",
@@ -166,7 +180,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=0, help="train this many steps instead of a time budget")
     p.add_argument("--encoder", default="text:minilm", help="caption encoder (text:minilm or text:hashed)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe options")
-    p.add_argument("--run", help="score this trained run instead of training one (its data: --data or band)")
+    p.add_argument("--run", help="score this trained run instead of training one (its data: --data or band); "
+                   "with --steps, continue its training to that many steps first")
     p.add_argument("--data", help="a band folder to use instead of making one")
     p.add_argument("--songs", type=int, default=400, help="songs of the band data set")
     p.add_argument("--seed", type=int, default=0)
@@ -181,6 +196,11 @@ def main() -> None:
     info: dict = {"threads": torch.get_num_threads()}
     if args.run:
         run = Path(args.run)
+        if args.steps:  # continue the run to --steps (the options it was trained with are kept)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            ganforge.train("musegan", data=data, out=run, steps=args.steps, resume=True)
+            info.update({"steps": args.steps, "resumed_cpu_s": round(time.process_time() - start_cpu, 1),
+                         "resumed_wall_s": round(time.perf_counter() - start, 1)})
     else:
         run = out / "run"
         info.update(train(args, data, run))

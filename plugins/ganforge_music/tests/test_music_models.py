@@ -134,3 +134,10 @@ def test_the_normalised_condition_makes_small_caption_differences_heard(net):
                 by_other = D(x, conds[:1].expand(16, -1))
         ratio[norm] = (by_cond.std(0).mean() / by_other.std(0).mean()).item()
     assert ratio[True] > 0.3 and ratio[False] < ratio[True] / 5
+
+
+def test_the_recipe_turns_the_harmony_and_the_normalised_condition_on():
+    from ganforge_music.recipes import MUSEGAN
+
+    assert MUSEGAN.defaults["harmony"] is True and MUSEGAN.defaults["condition_norm"] is True
+    assert {"harmony", "condition_norm"} <= set(MUSEGAN.options)

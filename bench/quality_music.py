@@ -206,8 +206,9 @@ def main() -> None:
         info.update(train(args, data, run))
     res = {**info, **score(run, data, out, args.seed)}
     (out / "results.json").write_text(json.dumps(res, indent=1, default=str))
-    print(f"run {run}: {info.get('steps', '?')} steps in {info.get('train_cpu_s', '?')} CPU s "
-          f"({info.get('train_wall_s', '?')} s wall), "
+    cpu = info.get("train_cpu_s", info.get("resumed_cpu_s", "?"))
+    wall = info.get("train_wall_s", info.get("resumed_wall_s", "?"))
+    print(f"run {run}: {info.get('steps', '?')} steps, {cpu} CPU s ({wall} s wall) of training here, "
           f"{info['threads']} thread(s), {res['n']} prompts (the real phrases' captions)")
     print(table(res))
     print(f"style per class: {res['style_per_class']}")

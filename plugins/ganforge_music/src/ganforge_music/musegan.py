@@ -60,6 +60,9 @@ class MuseGANConfig:
     cond_dim: int = 64
     encoder: str = "label"
     condition_tracks: str = "melody"
+    # additions to MuseGAN, on in the recipe; off here so runs saved before them still load
+    harmony: bool = False  # a chord per beat shared by the pitched tracks (see HarmonyGenerator)
+    condition_norm: bool = False  # standardise a caption's or class's embedding per dimension
 
 
 def time_ups(steps_per_bar: int) -> int:
@@ -139,6 +142,29 @@ class ConditionEncoder(nn.Module):
         return self.out(self.net(bars).flatten(1))
 
 
+class HarmonyGenerator(nn.Module):
+    """The shared inputs of a bar -> 12 pitch-class logits per beat, added to every pitched
+    track's notes of that beat (each track with a learned gain, every octave alike).
+
+    Not in MuseGAN: there the tracks agree on a harmony only through the shared latents,
+    which the bar generator decodes for each track separately, and short runs end with tracks
+    that clash (tonal distances of unrelated music). A pitch-class bias per beat that all
+    tracks share is the chord the band plays: the tracks still choose register, rhythm and
+    which chord tones, but from the same pitch classes. It also carries the condition (a
+    caption's key, the given melody's harmony) to every track at once.
+    """
+
+    def __init__(self, in_dim: int, beats: int, hidden: int):
+        super().__init__()
+        self.beats = beats
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.LayerNorm(hidden), nn.ReLU(),
+                                 nn.Linear(hidden, beats * 12))
+
+    def forward(self, h):
+        """``h`` [B, bars, in] -> [B, bars, beats, 12]."""
+        return self.net(h).reshape(*h.shape[:2], self.beats, 12)
+
+
 class Generator(ganforge.Generator):
     config_class = MuseGANConfig
 
@@ -159,6 +185,11 @@ class Generator(ganforge.Generator):
         enc_dim = 64 if self.track_mode else 0
         self.encoder = ConditionEncoder(n_cond, S, P, cfg.beat_resolution, enc_dim) if self.track_mode else None
         text_dim = cfg.cond_dim if cfg.conditional and not self.track_mode else 0
+        # a caption's or class's embedding, standardised per dimension over the data: a sentence
+        # encoder's captions differ from each other in small parts of a unit vector (the key of
+        # "in A minor" / "in E minor" moves it by a few hundredths per dimension), next to
+        # latents of unit variance; unscaled, the generator hears the style and not the key
+        self.cond_norm = nn.BatchNorm1d(text_dim, affine=False) if text_dim and cfg.condition_norm else nn.Identity()
         in_dim = 4 * zd + text_dim + enc_dim + T  # + a one-hot of the track: the shared layers know whose bar it is
 
         # shared bar generator: dense, then transposed convs doubling time (every track's bars alike)
@@ -184,6 +215,17 @@ class Generator(ganforge.Generator):
         self.to_roll = TrackLinear(T, sc, 1)
         # track mode: each track's last layer also sees the given tracks at the same step and pitch
         self.from_given = TrackLinear(T, n_cond, 1) if self.track_mode else None
+        # the shared chord per beat (cfg.harmony): from the shared latents and the condition
+        self.harmony = None
+        if cfg.harmony:
+            if S % cfg.beat_resolution:
+                raise GanforgeError(f"steps_per_bar {S} is not a whole number of beats of {cfg.beat_resolution} steps")
+            self.harmony = HarmonyGenerator(2 * zd + text_dim + enc_dim, S // cfg.beat_resolution,
+                                            cfg.temporal_hidden)
+            pitched = torch.tensor([0.0 if t.drums else 1.0 for t in parse_tracks(cfg.tracks)][:T])
+            pitched = torch.cat([pitched, torch.ones(T - len(pitched))])  # tracks beyond the names: pitched
+            self.register_buffer("pitched", pitched)  # drum rows are instruments, not pitches: no chord
+            self.harmony_gain = nn.Parameter(torch.ones(T))
 
     def latent_shape(self):
         return ((2 + 2 * self.cfg.n_tracks) * self.cfg.z_dim,)
@@ -202,13 +244,17 @@ class Generator(ganforge.Generator):
         parts = [z_shared[:, None, None].expand(B, T, bars, zd), per_bar_shared[:, None].expand(B, T, bars, zd),
                  z_private[:, :, None].expand(B, T, bars, zd), per_bar_private]
         given = None
+        shared = [z_shared[:, None].expand(B, bars, zd), per_bar_shared]  # what every track of a bar shares
         if self.track_mode:
             given = cond.to(z.dtype).reshape(B, len(self.given), bars, S, P)
             bar_rolls = given.transpose(1, 2).reshape(B * bars, len(self.given), S, P)
-            e = self.encoder(bar_rolls).reshape(B, 1, bars, -1).expand(B, T, bars, -1)
-            parts.append(e)
+            e = self.encoder(bar_rolls).reshape(B, bars, -1)
+            shared.append(e)
+            parts.append(e[:, None].expand(B, T, bars, -1))
         elif cfg.conditional:
-            parts.append(cond.to(z.dtype)[:, None, None].expand(B, T, bars, cond.shape[1]))
+            c = self.cond_norm(cond.to(z.dtype))
+            shared.append(c[:, None].expand(B, bars, c.shape[1]))
+            parts.append(c[:, None, None].expand(B, T, bars, c.shape[1]))
         parts.append(torch.eye(T, dtype=z.dtype, device=z.device)[None, :, None].expand(B, T, bars, T))
         h = torch.cat(parts, -1).reshape(B * T * bars, -1)
         h = self.dense(h).reshape(B * T * bars, cfg.g_channels, self.s0)
@@ -223,6 +269,10 @@ class Generator(ganforge.Generator):
         h = torch.einsum("ntco,tcd->notd", h, w) + b  # [N, O, T, sc*12]: 12 semitones per octave
         h = torch.relu(self.norm_semitones(h.reshape(N * O, T * sc, 12))).reshape(N, O, T, sc, 12)
         out = torch.einsum("notck,tc->notk", h, self.to_roll.weight[..., 0]) + self.to_roll.bias
+        if self.harmony is not None:  # the beat's chord, on every octave of every pitched track
+            chord = self.harmony(torch.cat(shared, -1))  # [B, bars, beats, 12]
+            chord = chord.repeat_interleave(cfg.beat_resolution, 2).reshape(N, 1, 1, 12)
+            out = out + chord * (self.harmony_gain * self.pitched)[None, None, :, None]
         if self.track_mode:
             skip = given.permute(0, 2, 3, 4, 1).reshape(N, O, 12, len(self.given))
             out = out + torch.einsum("nokg,tg->notk", skip, self.from_given.weight[..., 0]) \
@@ -298,6 +348,9 @@ class Discriminator(ganforge.Discriminator):
         self.score = nn.Linear(features, 1)
         text = cfg.conditional and not track_mode(cfg)
         self.project = nn.Linear(features, cfg.cond_dim, bias=False) if text else None
+        # the condition standardised per dimension, as in the generator (a key moves a sentence
+        # embedding by little): the projection then weighs every caption difference alike
+        self.cond_norm = nn.BatchNorm1d(cfg.cond_dim, affine=False) if text and cfg.condition_norm else nn.Identity()
 
     def _pyramid(self, layers, h):
         """``h`` [B, bars, beats, F] through a layer per beat, per bar, then over the bars."""
@@ -329,5 +382,5 @@ class Discriminator(ganforge.Discriminator):
         h = act(self.hidden(h))
         out = self.score(h).squeeze(1)
         if self.project is not None and cond is not None:
-            out = out + (self.project(h) * cond.to(h.dtype)).sum(1)
+            out = out + (self.project(h) * self.cond_norm(cond.to(h.dtype))).sum(1)
         return out

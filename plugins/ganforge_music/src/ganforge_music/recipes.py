@@ -30,6 +30,8 @@ _DEFAULTS = {
     "d_channels": 16,
     "temporal_hidden": 256,
     "condition_tracks": "melody",
+    "harmony": True,
+    "condition_norm": True,
     # MuseGAN's optimisation (WGAN-GP)
     "batch_size": 16,
     "n_critic": 5,
@@ -62,6 +64,10 @@ _OPTIONS = {
     "d_channels": "width of the critic's private layers, per track",
     "temporal_hidden": "hidden units of the temporal generators",
     "condition_tracks": "with --set encoder=track: the tracks given from MIDI (condition_midi), the others generated",
+    "harmony": "a chord per beat (12 pitch-class logits from the shared latents and the condition) added to every "
+               "pitched track: the tracks play in one harmony (not in MuseGAN; false: MuseGAN's generator)",
+    "condition_norm": "standardise the caption or class embedding per dimension in both networks, so small "
+                      "differences such as the key of a caption are heard (false: as MuseGAN's projection)",
 }
 
 MUSEGAN = Recipe(

@@ -93,4 +93,6 @@ def test_track_conditional_keeps_the_given_melody(band, tmp_path, capsys):
     assert main(["generate", str(run), "-n", "1", "--out", str(tmp_path / "p")]) == 2
     assert "condition_midi=FILE.mid" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--data", str(band), "-n", "4", "--json"]) == 0
-    assert "eb[melody]" in json.loads(capsys.readouterr().out)
+    scores = json.loads(capsys.readouterr().out)
+    assert "eb[melody]" in scores and "fd" in scores  # generated around the real phrases' melodies
+    assert scores["upc[melody]"] == pytest.approx(scores["upc[melody]_real"])  # the same given melodies

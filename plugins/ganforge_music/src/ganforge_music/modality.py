@@ -154,9 +154,10 @@ class MusicModality(ganforge.Modality):
     @property
     def default_metrics(self) -> tuple[str, ...]:
         """MuseGAN's metrics, prompt agreement and FD in music-stats; a track-conditional run
-        gets MuseGAN's alone (the core's generated set knows no track conditions)."""
+        (no captions to agree with) gets MuseGAN's and FD, its phrases generated around the
+        given tracks of the real phrases they are compared with."""
         if self.config.get("conditional") and self.config.get("encoder") in ("track", "music:track"):
-            return ("musegan",)
+            return ("musegan", "fd")
         return ("musegan", "prompt-agreement", "fd")
 
     def feature_space(self, real, spec=None):

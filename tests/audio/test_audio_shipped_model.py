@@ -9,6 +9,7 @@ import torch
 
 import ganforge
 from ganforge.cli import main
+from audio_helpers import strongest_pitch_class
 from doc_commands import documented_commands
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "prompts.md"
@@ -27,6 +28,19 @@ def test_tones_t2m_is_registered_and_generates_wavs_from_prompts(tmp_path, monke
     assert len(wavs) == 4
     audio, rate = soundfile.read(wavs[0])
     assert rate == 16000 and len(audio) == 16384 and 0.01 < abs(audio).max() <= 1.0
+
+
+def test_tones_t2m_plays_the_root_the_prompt_names():
+    """Issue 12: the prompt's root is the strongest pitch class of what the model plays
+    (bench/quality_t2m.py measures it on 200 clips; here 12 prompts, one per root)."""
+    names = ["C", "C sharp", "D", "D sharp", "E", "F", "F sharp", "G", "G sharp", "A", "A sharp", "B"]
+    kinds = ["major chord, organ", "note, sine", "minor chord, square", "major chord, pluck"]
+    prompts = [f"{name} {kinds[i % len(kinds)]}" for i, name in enumerate(names)]
+    pipe = ganforge.load("tones-t2m", device="cpu")
+    wave = pipe.generate(len(prompts), seed=1, prompts=prompts).samples
+    wave = pipe.modality.to_waveform(wave).mean(1)
+    hits = (strongest_pitch_class(wave, pipe.modality.sample_rate) == torch.arange(12)).sum().item()
+    assert hits >= 9, hits
 
 
 def test_shipped_model_is_small():

@@ -19,6 +19,7 @@ def test_text2music_trains_on_captions_and_generates_from_prompts(tmp_path):
     logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert any("d_mismatched" in r and "ma_gp" in r for r in logs)  # the one matching-aware code path
     pipe = ganforge.load(out)
+    assert pipe.modality.state["representation"] == "logfreq"  # a grid that separates semitones
     a = pipe.generate(2, seed=3, prompts=["C major chord, organ", "A note, sine"])
     b = pipe.generate(2, seed=3, prompts=["C major chord, organ", "A note, sine"])
     assert torch.equal(a.samples, b.samples)

@@ -28,7 +28,7 @@ def test_logfreq_grid_separates_semitones_the_linear_grid_does_not():
     c4, c_sharp4 = 261.63, 277.18
     waves = torch.stack([tone(c4), tone(c_sharp4)])[:, None]  # [2, 1, L]
     grid = spectral.logfreq_magnitude(waves, RATE)
-    assert grid.shape == (2, 1, 128, 128)
+    assert grid.shape == (2, 1, 128, 32)  # 128 bins x 32 frames of 512 samples
     peaks = grid[:, 0].mean(-1).argmax(-1)
     assert peaks[1] - peaks[0] >= 1  # about 1.7 bins per semitone
     linear = spectral.magnitude(waves)[:, 0].mean(-1).argmax(-1)
@@ -50,7 +50,7 @@ def test_bass_voiced_tones_keep_their_root_through_the_logfreq_grid_not_the_line
     hits = {"files": (strongest_pitch_class(waves, RATE) == roots).float().mean().item()}
     for representation in ("logfreq", "spectrogram"):
         mag = spectral.grid_magnitude(waves[:, None], representation, RATE)
-        back = spectral.grid_to_audio(mag, representation, RATE, n_iter=16)
+        back = spectral.grid_to_audio(mag, representation, RATE, 16384, n_iter=16)
         assert back.shape == (20, 1, 16384)
         hits[representation] = (strongest_pitch_class(back[:, 0], RATE) == roots).float().mean().item()
     assert hits["files"] >= 0.95 and hits["logfreq"] >= 0.9, hits
@@ -83,7 +83,7 @@ def test_logfreq_representation_loads_and_plays_back(tmp_path):
     m = AudioModality({"sample_rate": RATE, "audio_length": 16384, "representation": "logfreq"})
     data = m.load(data_dir)
     x = data.batch(torch.arange(len(data)))["x"]
-    assert x.shape == (6, 1, 128, 128) and x.min() >= -1 and x.max() <= 1
+    assert x.shape == (6, 1, 128, 32) and x.min() >= -1 and x.max() <= 1
     assert m.state["representation"] == "logfreq" and len(m.state["spec_mean"]) == 128
     waves = m.to_waveform(x)
     assert waves.shape == (6, 1, 16384) and waves.abs().max() > 0.05
@@ -95,3 +95,18 @@ def test_text2music_uses_the_logfreq_grid_and_specgan_keeps_the_papers():
     recipes = ganforge.get_plugin_manager().registry
     assert recipes.get("recipe", "text2music").defaults["representation"] == "logfreq"
     assert recipes.get("recipe", "specgan").defaults["representation"] == "spectrogram"
+
+
+@pytest.mark.parametrize("length", [4096, 16384, 65536])
+def test_specgan_networks_draw_and_judge_the_logfreq_grid(length):
+    from ganforge_audio import specgan
+
+    cfg = specgan.SpecGANConfig(audio_length=length, model_dim=2, representation="logfreq")
+    frames = length // spectral.logfreq_hop(length)
+    assert frames == (32 if length <= 16384 else 128)
+    spec = specgan.Generator(cfg)(torch.rand(3, cfg.nz) * 2 - 1)
+    assert spec.shape == (3, 1, 128, frames)
+    assert specgan.Discriminator(cfg)(spec).shape == (3,)
+    waves = spectral.grid_to_audio(spectral.denormalise(spec, torch.zeros(128), torch.ones(128)), "logfreq",
+                                   RATE, length, n_iter=2)
+    assert waves.shape == (3, 1, length)

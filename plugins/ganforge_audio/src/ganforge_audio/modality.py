@@ -262,7 +262,8 @@ class AudioModality(ganforge.Modality):
             raise ganforge.GanforgeError(f"audio samples must be [B, C, L] or [B, C, 128, T], got {list(x.shape)}")
         mean, std = self._spec_stats()
         iters = griffin_lim_iters or int(self.config.get("griffin_lim_iters", 16))
-        return spectral.grid_to_audio(spectral.denormalise(x.float(), mean, std), self._grid, self.sample_rate, iters)
+        return spectral.grid_to_audio(spectral.denormalise(x.float(), mean, std), self._grid, self.sample_rate,
+                                      int(self.state.get("audio_length", self._audio_length())), iters)
 
     def _log_magnitudes(self, x: torch.Tensor) -> torch.Tensor:
         """[B, C, 128, T] log magnitudes of a batch in either space (no Griffin-Lim needed)."""

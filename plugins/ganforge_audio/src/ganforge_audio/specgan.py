@@ -50,8 +50,11 @@ def _start_size(cfg: SpecGANConfig) -> tuple[int, int]:
     if cfg.representation not in ("spectrogram", "logfreq"):
         raise ganforge.GanforgeError(f"SpecGAN works on spectrograms, but representation={cfg.representation}; "
                                      "use spectrogram or logfreq")
-    frames = cfg.audio_length // HOP
-    if cfg.audio_length % HOP or frames % 32:
+    from . import spectral
+
+    hop = spectral.grid_hop(cfg.representation, cfg.audio_length)
+    frames = cfg.audio_length // hop
+    if cfg.audio_length % hop or frames % 32:
         raise ganforge.GanforgeError(f"option 'audio_length' {cfg.audio_length} does not suit SpecGAN; "
                                      "use 4096, 8192, 16384, 32768 or 65536")
     return BINS // 32, frames // 32
@@ -111,7 +114,8 @@ class Generator(ganforge.Generator):
             raise ganforge.GanforgeError(f"griffin_lim_iters must be at least 1, got {iters}")
         mean, std = torch.tensor(self.cfg.spec_mean), torch.tensor(self.cfg.spec_std)
         mag = spectral.denormalise(spec.float(), mean, std)
-        return spectral.grid_to_audio(mag, self.cfg.representation, int(self.cfg.sample_rate), iters)
+        return spectral.grid_to_audio(mag, self.cfg.representation, int(self.cfg.sample_rate),
+                                      int(self.cfg.audio_length), iters)
 
 
 class Discriminator(ganforge.Discriminator):

@@ -11,8 +11,11 @@ That linear grid spaces bins 62.5 Hz apart at 16 kHz, wider than a semitone belo
 1 kHz, so it cannot carry which note sounds. The ``logfreq`` representation (text2music's
 default) keeps SpecGAN's 128 x 128 picture but puts the 128 bins on a log-frequency grid,
 100 Hz to 0.475 x the sample rate (7.6 kHz at 16 kHz: about 1.7 bins per semitone),
-read from a finer STFT (2048 points at 16 kHz, same 128-sample hop). Going back, each
-fine STFT bin interpolates the grid, and Griffin-Lim recovers a phase at that resolution.
+read from a finer STFT (2048 points at 16 kHz). Its hop is audio_length / 32 up to 512
+samples (32 frames for a 1 s clip): with a 128-sample hop a 2048-point window makes
+frames so alike that the critic tells the generator's stride-2 texture from them at once
+and the generator saturates. Going back, each fine STFT bin interpolates the grid, and
+Griffin-Lim recovers a phase at that resolution.
 """
 
 from __future__ import annotations
@@ -77,6 +80,15 @@ REPRESENTATIONS = ("spectrogram", "logfreq")  # the two spectrogram grids (the n
 LOGFREQ_FMIN = 100.0  # Hz: below C3 (131 Hz), the lowest note of the tones data
 
 
+def logfreq_hop(audio_length: int) -> int:
+    """The log-frequency grid's hop: audio_length / 32, at most 512 samples."""
+    return min(512, audio_length // 32)
+
+
+def grid_hop(representation: str, audio_length: int) -> int:
+    return logfreq_hop(audio_length) if representation == "logfreq" else HOP
+
+
 def logfreq_n_fft(sample_rate: int) -> int:
     """The STFT size behind the log-frequency grid: the power of two >= rate / 8 (2048 at
     16 kHz: 7.8 Hz bins, fine enough to place a 131 Hz note within its semitone)."""
@@ -117,23 +129,26 @@ def logfreq_bases(sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def logfreq_magnitude(wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
-    """[B, C, L] waveforms -> [B, C, 128, L/128] magnitudes on the log-frequency grid."""
-    frames = wave.shape[-1] // HOP
+    """[B, C, L] waveforms -> [B, C, 128, L/hop] magnitudes on the log-frequency grid."""
+    hop = logfreq_hop(wave.shape[-1])
+    frames = wave.shape[-1] // hop
     n_fft = logfreq_n_fft(sample_rate)
-    stft = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=HOP, power=1.0).to(wave.device)
+    stft = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=hop, power=1.0).to(wave.device)
     mag = stft(wave.float())[..., :frames]
     return torch.einsum("kf,...ft->...kt", logfreq_bases(sample_rate)[0].to(mag), mag)
 
 
-def logfreq_griffin_lim(mag: torch.Tensor, sample_rate: int, n_iter: int = 16) -> torch.Tensor:
-    """[B, C, 128, T] grid magnitudes -> [B, C, T*128] waveforms (zero initial phase, so
-    the same grid always gives the same audio)."""
-    frames = mag.shape[-1]
+def logfreq_griffin_lim(mag: torch.Tensor, sample_rate: int, audio_length: int, n_iter: int = 16) -> torch.Tensor:
+    """[B, C, 128, T] grid magnitudes -> [B, C, audio_length] waveforms (zero initial
+    phase, so the same grid always gives the same audio)."""
+    hop = logfreq_hop(audio_length)
+    if mag.shape[-1] * hop != audio_length:
+        raise ValueError(f"{mag.shape[-1]} log-frequency frames do not make {audio_length} samples")
     n_fft = logfreq_n_fft(sample_rate)
     fine = torch.einsum("fk,...kt->...ft", logfreq_bases(sample_rate)[1].to(mag.device), mag.float())
     fine = torch.nn.functional.pad(fine, (0, 1))  # the dropped last frame
-    gl = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=HOP, power=1.0, n_iter=max(1, int(n_iter)),
-                                          length=frames * HOP, rand_init=False).to(mag.device)
+    gl = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop, power=1.0, n_iter=max(1, int(n_iter)),
+                                          length=audio_length, rand_init=False).to(mag.device)
     return gl(fine).clamp(-1.0, 1.0)
 
 
@@ -148,10 +163,11 @@ def grid_log_magnitude(wave: torch.Tensor, representation: str, sample_rate: int
     return torch.log(grid_magnitude(wave, representation, sample_rate) + LOG_EPS)
 
 
-def grid_to_audio(mag: torch.Tensor, representation: str, sample_rate: int, n_iter: int = 16) -> torch.Tensor:
-    """Magnitudes on ``representation``'s grid -> waveforms (Griffin-Lim)."""
+def grid_to_audio(mag: torch.Tensor, representation: str, sample_rate: int, audio_length: int,
+                  n_iter: int = 16) -> torch.Tensor:
+    """Magnitudes on ``representation``'s grid -> [B, C, audio_length] waveforms (Griffin-Lim)."""
     if representation == "logfreq":
-        return logfreq_griffin_lim(mag, sample_rate, n_iter)
+        return logfreq_griffin_lim(mag, sample_rate, audio_length, n_iter)
     return griffin_lim(mag, n_iter)
 
 

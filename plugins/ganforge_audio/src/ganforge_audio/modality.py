@@ -14,8 +14,8 @@ Two tensor spaces, chosen by the recipe's ``representation``:
 - ``waveform`` (WaveGAN): [B, C, L] in [-1, 1], stored as int16;
 - ``spectrogram`` (SpecGAN): [B, C, 128, L/128] normalised log magnitudes in [-1, 1],
   with the per-frequency statistics learned here and kept in the run's state;
-- ``logfreq`` (text2music): the same on a log-frequency grid that separates semitones
-  (see :mod:`ganforge_audio.spectral`).
+- ``logfreq`` (an option of text2music): [B, C, 128, 32..128] on a log-frequency grid
+  that separates semitones (see :mod:`ganforge_audio.spectral`).
 
 Everything that writes audio accepts either space: a 4-D batch is a spectrogram and is
 turned into sound with Griffin-Lim.

@@ -8,13 +8,13 @@ clipped to [-1, 1] (the generator ends in tanh). Inversion undoes the normalisat
 and recovers a phase with Griffin-Lim.
 
 That linear grid spaces bins 62.5 Hz apart at 16 kHz, wider than a semitone below about
-1 kHz, so it cannot carry which note sounds. The ``logfreq`` representation (text2music's
-default) keeps SpecGAN's 128 x 128 picture but puts the 128 bins on a log-frequency grid,
+1 kHz, so it cannot carry which note sounds. The ``logfreq`` representation (an option of
+text2music) keeps SpecGAN's networks and 128 bins but puts them on a log-frequency grid,
 100 Hz to 0.475 x the sample rate (7.6 kHz at 16 kHz: about 1.7 bins per semitone),
 read from a finer STFT (2048 points at 16 kHz). Its hop is audio_length / 32 up to 512
-samples (32 frames for a 1 s clip): with a 128-sample hop a 2048-point window makes
-frames so alike that the critic tells the generator's stride-2 texture from them at once
-and the generator saturates. Going back, each fine STFT bin interpolates the grid, and
+samples (32 frames for a 1 s clip): with a 128-sample hop text2music's generator
+saturated to one noise picture within 200 steps (with 512 it did not), probably because
+2048-point frames 128 samples apart are so alike that the critic spots any texture. Going back, each fine STFT bin interpolates the grid, and
 Griffin-Lim recovers a phase at that resolution.
 """
 

@@ -1,6 +1,6 @@
 """Does a text-to-music run play what the prompt says? Issue 12's tones-t2m targets.
 
-For ``ganforge data tones`` captions ("C major chord, organ", "A# note, sine"):
+For ``ganforge data tones`` captions ("C major chord, organ", "A sharp note, sine"):
 
 - root: the prompt's root note is the strongest pitch class of the generated clip's chroma
   (STFT magnitudes from 55 Hz to 4 kHz folded onto 12 pitch classes); target >= 80% of clips.
@@ -46,9 +46,12 @@ def chroma_argmax(wave: torch.Tensor, rate: int) -> torch.Tensor:
 
 
 def parse_caption(text: str) -> tuple[str, str]:
-    """("C", "organ") from "C major chord, organ"."""
+    """("C", "organ") from "C major chord, organ"; ("C#", "sine") from "C sharp note, sine"
+    or "C# note, sine"."""
     head, _, timbre = text.partition(",")
-    return head.split()[0], timbre.strip()
+    words = head.split()
+    root = words[0] + ("#" if len(words) > 1 and words[1].lower() == "sharp" else "")
+    return root, timbre.strip()
 
 
 def main(argv=None) -> int:

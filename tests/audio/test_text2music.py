@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 import ganforge
@@ -10,15 +11,18 @@ TINY = {"model_dim": 4, "audio_length": 4096, "batch_size": 8, "steps": 2, "prog
         "checkpoint_every": 0, "sample_every": 0, "log_every": 1, "encoder": "text:hashed"}
 
 
-def test_text2music_trains_on_captions_and_generates_from_prompts(tmp_path):
+@pytest.mark.parametrize("representation", ["spectrogram", "logfreq"])
+def test_text2music_trains_on_captions_and_generates_from_prompts(tmp_path, representation):
     from ganforge_audio.datasets import make_tones
 
     data = make_tones(tmp_path / "tones", n=24)
     out = tmp_path / "run"
-    ganforge.train("text2music", data=data, out=out, overrides=TINY)
+    ganforge.train("text2music", data=data, out=out, overrides={**TINY, "representation": representation})
     logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert any("d_mismatched" in r and "ma_gp" in r for r in logs)  # the one matching-aware code path
     pipe = ganforge.load(out)
+    assert pipe.modality.state["representation"] == representation
+    assert pipe.generate(1, seed=0, prompts=["A note, sine"], output="spectrogram").samples.shape[-1] == 32
     a = pipe.generate(2, seed=3, prompts=["C major chord, organ", "A note, sine"])
     b = pipe.generate(2, seed=3, prompts=["C major chord, organ", "A note, sine"])
     assert torch.equal(a.samples, b.samples)

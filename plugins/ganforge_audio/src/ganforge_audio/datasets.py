@@ -2,8 +2,12 @@
 
 ``ganforge data tones --out data/tones`` writes 16 kHz mono WAV clips of 16384 samples
 (WaveGAN's length) in class sub-folders (by timbre, or by chord type with ``by=chord``)
-and a ``metadata.jsonl`` with a caption per clip ("C major chord, organ"): the Hugging
-Face audiofolder layout, so conditional and captioned training work on it. Everything
+and a ``metadata.jsonl`` with a caption per clip ("C major chord, organ", "F sharp note,
+sine"): the Hugging Face audiofolder layout, so conditional and captioned training work on
+it. Sharps are spelled out because word-level text encoders drop "#" ("C#" would read as
+"C"). Chords are close triads of equal notes, or with ``voicing=bass`` the triad over its
+root doubled an octave below, as most played voicings have it (then the root is the
+loudest pitch class, as a listener expects of a chord named by its root). Everything
 is computed here from a seed; nothing is downloaded.
 """
 
@@ -52,13 +56,21 @@ def _clip(timbre: str, midi_notes: list[int], sample_rate: int, length: int, rng
     return (out / (np.abs(out).max() + 1e-9) * rng.uniform(0.5, 0.9)).astype(np.float32)
 
 
+def caption_name(pitch_class: int) -> str:
+    """The caption's spelling of a pitch class: "C", "C sharp" ..."""
+    name = NOTE_NAMES[pitch_class % 12]
+    return name[0] + " sharp" if name.endswith("#") else name
+
+
 def make_tones(out_dir, n: int = 180, by: str = "timbre", sample_rate: int = 16000, length: int = 16384,
-               timbres: str = "sine,organ,square,pluck,bell", seed: int = 0) -> Path:
+               timbres: str = "sine,organ,square,pluck,bell", voicing: str = "close", seed: int = 0) -> Path:
     """Write ``n`` clips to ``out_dir`` (which must be new or empty); return ``out_dir``.
 
     Clips cycle through every (timbre, chord type) pair so classes stay balanced; roots
     are the 12 pitch classes in octaves 3 to 5. ``by``: "timbre" or "chord" names the
-    class sub-folders."""
+    class sub-folders. ``voicing``: "close" (three equal notes) or "bass" (roots in
+    octaves 4 and 5, chords with the root again an octave below: C3 is still the lowest
+    note)."""
     import soundfile
 
     out = Path(out_dir)
@@ -66,6 +78,8 @@ def make_tones(out_dir, n: int = 180, by: str = "timbre", sample_rate: int = 160
         raise ganforge.GanforgeError(f"{out} exists and is not an empty folder; choose a new --out")
     if by not in ("timbre", "chord"):
         raise ganforge.GanforgeError(f"tones option 'by' is '{by}'; use timbre or chord")
+    if voicing not in ("close", "bass"):
+        raise ganforge.GanforgeError(f"tones option 'voicing' is '{voicing}'; use close or bass")
     kinds = [t.strip() for t in str(timbres).split(",") if t.strip()]
     for kind in kinds:
         if kind not in ("sine", "organ", "square", "pluck", "bell"):
@@ -82,11 +96,16 @@ def make_tones(out_dir, n: int = 180, by: str = "timbre", sample_rate: int = 160
     rows = []
     for i in range(n):
         timbre, chord = combos[i % len(combos)]
-        root = int(rng.integers(0, 12)) + 12 * int(rng.integers(4, 7))  # MIDI 48..83: C3..B5
-        notes = [root + step for step in CHORDS[chord]]
+        if voicing == "close":
+            root = int(rng.integers(0, 12)) + 12 * int(rng.integers(4, 7))  # MIDI 48..83: C3..B5
+            notes = [root + step for step in CHORDS[chord]]
+        else:
+            root = int(rng.integers(0, 12)) + 12 * int(rng.integers(5, 7))  # MIDI 60..83: C4..B5
+            notes = [root + step for step in CHORDS[chord]]
+            notes = notes if chord == "note" else [root - 12, *notes]
         audio = _clip(timbre, notes, int(sample_rate), int(length), rng)
         name = NOTE_NAMES[root % 12]
-        text = f"{name} {'note' if chord == 'note' else chord + ' chord'}, {timbre}"
+        text = f"{caption_name(root)} {'note' if chord == 'note' else chord + ' chord'}, {timbre}"
         folder = timbre if by == "timbre" else chord
         file = out / folder / f"{i:04d}.wav"
         file.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,9 @@ Two tensor spaces, chosen by the recipe's ``representation``:
 
 - ``waveform`` (WaveGAN): [B, C, L] in [-1, 1], stored as int16;
 - ``spectrogram`` (SpecGAN): [B, C, 128, L/128] normalised log magnitudes in [-1, 1],
-  with the per-frequency statistics learned here and kept in the run's state.
+  with the per-frequency statistics learned here and kept in the run's state;
+- ``logfreq`` (an option of text2music): [B, C, 128, 32..128] on a log-frequency grid
+  that separates semitones (see :mod:`ganforge_audio.spectral`).
 
 Everything that writes audio accepts either space: a 4-D batch is a spectrogram and is
 turned into sound with Griffin-Lim.
@@ -150,8 +152,9 @@ class AudioModality(ganforge.Modality):
         trained = dict(self.state)
         length = self._audio_length()
         representation = self.config.get("representation", "waveform")
-        if representation not in ("waveform", "spectrogram"):
-            raise ganforge.GanforgeError(f"option 'representation' is '{representation}'; use waveform or spectrogram")
+        if representation not in ("waveform", *spectral.REPRESENTATIONS):
+            raise ganforge.GanforgeError(
+                f"option 'representation' is '{representation}'; use waveform, spectrogram or logfreq")
         files = ganforge.data_files(root, EXTENSIONS, "audio")
         base = root if root.is_dir() else root.parent
         report = ganforge.DataReport("audio")
@@ -209,12 +212,13 @@ class AudioModality(ganforge.Modality):
         if representation == "waveform":
             return ganforge.SampleSet(fields, to_model=lambda x: x.float() / _INT16)
 
-        # SpecGAN: learn per-frequency statistics over the whole data set, then store the
+        # SpecGAN (either grid): learn per-frequency statistics over the whole data set, then store the
         # normalised spectrograms (float16 costs as much memory as the int16 waveforms)
         # (two passes over chunks: the STFT is cheap, float32 spectrograms of a whole data set are not)
         def chunks():
             for i in range(0, len(xs), 256):
-                yield spectral.log_magnitude(fields["x"][i:i + 256].float() / _INT16)
+                yield spectral.grid_log_magnitude(fields["x"][i:i + 256].float() / _INT16, representation,
+                                                  self.sample_rate)
 
         if "spec_mean" in trained:
             self.state["spec_mean"], self.state["spec_std"] = trained["spec_mean"], trained["spec_std"]
@@ -244,6 +248,11 @@ class AudioModality(ganforge.Modality):
                 "this run has no spectrogram statistics (modality state 'spec_mean'); retrain it with the specgan recipe")
         return torch.tensor(self.state["spec_mean"]), torch.tensor(self.state["spec_std"])
 
+    @property
+    def _grid(self) -> str:
+        """Which spectrogram grid a 4-D batch is on (runs from before ``logfreq``: the linear one)."""
+        return str(self.state.get("representation", self.config.get("representation", "spectrogram")))
+
     def to_waveform(self, x: torch.Tensor, griffin_lim_iters: int | None = None) -> torch.Tensor:
         """A batch in either tensor space -> [B, C, L] waveforms in [-1, 1]."""
         x = x.detach()
@@ -253,7 +262,8 @@ class AudioModality(ganforge.Modality):
             raise ganforge.GanforgeError(f"audio samples must be [B, C, L] or [B, C, 128, T], got {list(x.shape)}")
         mean, std = self._spec_stats()
         iters = griffin_lim_iters or int(self.config.get("griffin_lim_iters", 16))
-        return spectral.griffin_lim(spectral.denormalise(x.float(), mean, std), iters)
+        return spectral.grid_to_audio(spectral.denormalise(x.float(), mean, std), self._grid, self.sample_rate,
+                                      int(self.state.get("audio_length", self._audio_length())), iters)
 
     def _log_magnitudes(self, x: torch.Tensor) -> torch.Tensor:
         """[B, C, 128, T] log magnitudes of a batch in either space (no Griffin-Lim needed)."""

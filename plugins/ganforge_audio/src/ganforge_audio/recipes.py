@@ -35,7 +35,8 @@ _AUDIO_OPTIONS = {
     "model_dim": "network width d (paper: 64); small values make tiny test models",
     "nz": "size of the latent vector z, drawn uniformly from [-1, 1]",
     "save_spectrograms": "also write a spectrogram PNG beside every generated WAV",
-    "representation": "what the networks see: waveform (WaveGAN) or spectrogram (SpecGAN); set by the recipe",
+    "representation": "what the networks see, set by the recipe: waveform (WaveGAN), spectrogram (SpecGAN's "
+                      "linear 128-bin grid) or logfreq (128 bins on a log-frequency grid that separates semitones)",
 }
 
 # Changing the objective away from the paper's WGAN-GP brings the matching optimiser settings,
@@ -93,6 +94,9 @@ SPECGAN = Recipe(
 # Text-to-music: SpecGAN conditioned on captions ("C major chord, organ") through a text
 # encoder, trained with the same matching-aware objective as text2image (DF-GAN's hinge
 # with mismatched real pairs and MA-GP): one code path for prompts in every modality.
+# Prompts that name notes need representation=logfreq (the linear grid is 62.5 Hz per bin,
+# wider than a semitone below 1 kHz); it stays an option until a model trained on it
+# beats the linear grid (docs/prompts.md, tones-t2m).
 TEXT2MUSIC = Recipe(
     modality="audio:audio",
     generator="audio:specgan",

@@ -1,7 +1,8 @@
 """SpecGAN (Donahue, McAuley & Puckette, "Adversarial Audio Synthesis", ICLR 2019).
 
 A DCGAN over spectrograms: the generator draws a normalised log-magnitude spectrogram
-(128 frequency bins x audio_length/128 frames, 128 x 128 for the paper's 16384 samples)
+(128 frequency bins x audio_length/128 frames, 128 x 128 for the paper's 16384 samples;
+the bins linear as in the paper, or with ``representation=logfreq`` on a log-frequency grid)
 with five 5x5 stride-2 transposed convolutions; the critic mirrors it. The modality
 turns spectrograms into sound (undo the per-frequency normalisation, Griffin-Lim), so
 ``ganforge.load(run).generate(...).save(dir)`` writes WAV files.
@@ -40,16 +41,20 @@ class SpecGANConfig:
     griffin_lim_iters: int = 16  # default phase-recovery iterations when generating audio
     spec_mean: list | None = None  # per-frequency statistics of the data (from the modality)
     spec_std: list | None = None
-    representation: str = "spectrogram"  # what the modality feeds the critic
+    representation: str = "spectrogram"  # what the modality feeds the critic: spectrogram or logfreq
+    sample_rate: int = 16000  # the logfreq grid's frequencies depend on it
 
 
 def _start_size(cfg: SpecGANConfig) -> tuple[int, int]:
     """The 4 x (frames / 32) grid five stride-2 layers grow into 128 x frames."""
-    if cfg.representation != "spectrogram":
-        raise ganforge.GanforgeError(
-            f"SpecGAN works on spectrograms, but representation={cfg.representation}; drop that option")
-    frames = cfg.audio_length // HOP
-    if cfg.audio_length % HOP or frames % 32:
+    if cfg.representation not in ("spectrogram", "logfreq"):
+        raise ganforge.GanforgeError(f"SpecGAN works on spectrograms, but representation={cfg.representation}; "
+                                     "use spectrogram or logfreq")
+    from . import spectral
+
+    hop = spectral.grid_hop(cfg.representation, cfg.audio_length)
+    frames = cfg.audio_length // hop
+    if cfg.audio_length % hop or frames % 32:
         raise ganforge.GanforgeError(f"option 'audio_length' {cfg.audio_length} does not suit SpecGAN; "
                                      "use 4096, 8192, 16384, 32768 or 65536")
     return BINS // 32, frames // 32
@@ -108,7 +113,9 @@ class Generator(ganforge.Generator):
         if iters < 1:
             raise ganforge.GanforgeError(f"griffin_lim_iters must be at least 1, got {iters}")
         mean, std = torch.tensor(self.cfg.spec_mean), torch.tensor(self.cfg.spec_std)
-        return spectral.griffin_lim(spectral.denormalise(spec.float(), mean, std), iters)
+        mag = spectral.denormalise(spec.float(), mean, std)
+        return spectral.grid_to_audio(mag, self.cfg.representation, int(self.cfg.sample_rate),
+                                      int(self.cfg.audio_length), iters)
 
 
 class Discriminator(ganforge.Discriminator):

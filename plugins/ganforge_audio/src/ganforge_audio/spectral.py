@@ -6,6 +6,16 @@ dropped so both sides are powers of two. Magnitudes become ``log(|X| + 1e-6)``, 
 each frequency bin is normalised by the data set's mean and 3 standard deviations and
 clipped to [-1, 1] (the generator ends in tanh). Inversion undoes the normalisation
 and recovers a phase with Griffin-Lim.
+
+That linear grid spaces bins 62.5 Hz apart at 16 kHz, wider than a semitone below about
+1 kHz, so it cannot carry which note sounds. The ``logfreq`` representation (an option of
+text2music) keeps SpecGAN's networks and 128 bins but puts them on a log-frequency grid,
+100 Hz to 0.475 x the sample rate (7.6 kHz at 16 kHz: about 1.7 bins per semitone),
+read from a finer STFT (2048 points at 16 kHz). Its hop is audio_length / 32 up to 512
+samples (32 frames for a 1 s clip): with a 128-sample hop text2music's generator
+saturated to one noise picture within 200 steps (with 512 it did not), probably because
+2048-point frames 128 samples apart are so alike that the critic spots any texture. Going back, each fine STFT bin interpolates the grid, and
+Griffin-Lim recovers a phase at that resolution.
 """
 
 from __future__ import annotations
@@ -62,6 +72,103 @@ def griffin_lim(mag: torch.Tensor, n_iter: int = 16) -> torch.Tensor:
     wave = gl(full)
     # Griffin-Lim can overshoot; audio files hold [-1, 1]
     return wave.clamp(-1.0, 1.0)
+
+
+# --------------------------------------------------------------------------- log-frequency grid
+
+REPRESENTATIONS = ("spectrogram", "logfreq")  # the two spectrogram grids (the networks' 128 x T)
+LOGFREQ_FMIN = 100.0  # Hz: below C3 (131 Hz), the lowest note of the tones data
+
+
+def logfreq_hop(audio_length: int) -> int:
+    """The log-frequency grid's hop: audio_length / 32, at most 512 samples."""
+    return min(512, audio_length // 32)
+
+
+def grid_hop(representation: str, audio_length: int) -> int:
+    return logfreq_hop(audio_length) if representation == "logfreq" else HOP
+
+
+def logfreq_n_fft(sample_rate: int) -> int:
+    """The STFT size behind the log-frequency grid: the power of two >= rate / 8 (2048 at
+    16 kHz: 7.8 Hz bins, fine enough to place a 131 Hz note within its semitone)."""
+    return 1 << max(8, math.ceil(math.log2(sample_rate / 8)))
+
+
+_BASES: dict = {}
+
+
+def logfreq_bases(sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(to_grid [128, F], from_grid [F, 128])`` between an STFT's F bins and the grid.
+
+    To the grid: a triangle in log-frequency around each grid centre, as wide as the grid
+    step or one STFT bin, whichever is wider, normalised to an average (a band's typical
+    magnitude). From it: linear interpolation in log-frequency at each STFT bin's
+    frequency, zero outside the grid."""
+    if sample_rate not in _BASES:
+        n_fft = logfreq_n_fft(sample_rate)
+        lin = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sample_rate / n_fft
+        fmax = 0.475 * sample_rate
+        centres = torch.log2(torch.tensor(LOGFREQ_FMIN, dtype=torch.float64)) + torch.arange(
+            N_BINS, dtype=torch.float64) * (math.log2(fmax / LOGFREQ_FMIN) / (N_BINS - 1))
+        step = float(centres[1] - centres[0])
+        where = torch.log2(lin.clamp_min(1e-3))
+        half = torch.log2(1 + (sample_rate / n_fft) / centres.exp2()).clamp_min(step)
+        to_grid = (1 - (where[None, :] - centres[:, None]).abs() / half[:, None]).clamp_min(0)
+        to_grid = to_grid / to_grid.sum(1, keepdim=True)
+        pos = (where - centres[0]) / step  # fractional grid index of each STFT bin
+        inside = (pos >= 0) & (pos <= N_BINS - 1)
+        lo = pos.clamp(0, N_BINS - 2).floor().long()
+        frac = (pos - lo).clamp(0, 1)
+        from_grid = torch.zeros(len(lin), N_BINS, dtype=torch.float64)
+        rows = torch.arange(len(lin))[inside]
+        from_grid[rows, lo[inside]] = 1 - frac[inside]
+        from_grid[rows, lo[inside] + 1] += frac[inside]
+        _BASES[sample_rate] = (to_grid.float(), from_grid.float())
+    return _BASES[sample_rate]
+
+
+def logfreq_magnitude(wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """[B, C, L] waveforms -> [B, C, 128, L/hop] magnitudes on the log-frequency grid."""
+    hop = logfreq_hop(wave.shape[-1])
+    frames = wave.shape[-1] // hop
+    n_fft = logfreq_n_fft(sample_rate)
+    stft = torchaudio.transforms.Spectrogram(n_fft=n_fft, hop_length=hop, power=1.0).to(wave.device)
+    mag = stft(wave.float())[..., :frames]
+    return torch.einsum("kf,...ft->...kt", logfreq_bases(sample_rate)[0].to(mag), mag)
+
+
+def logfreq_griffin_lim(mag: torch.Tensor, sample_rate: int, audio_length: int, n_iter: int = 16) -> torch.Tensor:
+    """[B, C, 128, T] grid magnitudes -> [B, C, audio_length] waveforms (zero initial
+    phase, so the same grid always gives the same audio)."""
+    hop = logfreq_hop(audio_length)
+    if mag.shape[-1] * hop != audio_length:
+        raise ValueError(f"{mag.shape[-1]} log-frequency frames do not make {audio_length} samples")
+    n_fft = logfreq_n_fft(sample_rate)
+    fine = torch.einsum("fk,...kt->...ft", logfreq_bases(sample_rate)[1].to(mag.device), mag.float())
+    fine = torch.nn.functional.pad(fine, (0, 1))  # the dropped last frame
+    gl = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop, power=1.0, n_iter=max(1, int(n_iter)),
+                                          length=audio_length, rand_init=False).to(mag.device)
+    return gl(fine).clamp(-1.0, 1.0)
+
+
+def grid_magnitude(wave: torch.Tensor, representation: str, sample_rate: int) -> torch.Tensor:
+    """Magnitudes on ``representation``'s grid (spectrogram: SpecGAN's linear one)."""
+    if representation == "logfreq":
+        return logfreq_magnitude(wave, sample_rate)
+    return magnitude(wave)
+
+
+def grid_log_magnitude(wave: torch.Tensor, representation: str, sample_rate: int) -> torch.Tensor:
+    return torch.log(grid_magnitude(wave, representation, sample_rate) + LOG_EPS)
+
+
+def grid_to_audio(mag: torch.Tensor, representation: str, sample_rate: int, audio_length: int,
+                  n_iter: int = 16) -> torch.Tensor:
+    """Magnitudes on ``representation``'s grid -> [B, C, audio_length] waveforms (Griffin-Lim)."""
+    if representation == "logfreq":
+        return logfreq_griffin_lim(mag, sample_rate, audio_length, n_iter)
+    return griffin_lim(mag, n_iter)
 
 
 def dataset_statistics(logmags) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,7 +32,7 @@ VGAN = Recipe(
         "lr_d": 2e-4,
         "betas_g": [0.5, 0.999],
         "betas_d": [0.5, 0.999],
-        "steps": 2000,
+        "steps": 3500,
         "checkpoint_every": 200,
         "sample_every": 100,
         "preview_n": 8,

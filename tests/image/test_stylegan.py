@@ -278,6 +278,9 @@ def test_defaults_follow_stylegan2():
 
     assert resolve("stylegan", recipe, {"image_size": 64})["r1_gamma"] > resolve("stylegan", recipe, {})["r1_gamma"]
     assert resolve("stylegan", recipe, {"variant": "stylegan1"})["pl_weight"] == 0
+    cpu = resolve("stylegan", recipe, {"preset": "cpu"})
+    assert (cpu["pl_weight"], cpu["channel_max"], cpu["style_mixing"]) == (0.0, 64, 0.5)
+    assert resolve("stylegan", recipe, {"preset": "cpu", "pl_weight": 1.0})["pl_weight"] == 1.0  # the user's wins
 
 
 def test_few_steps_with_every_regulariser(shapes16, tmp_path):

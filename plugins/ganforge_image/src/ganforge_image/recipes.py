@@ -192,6 +192,7 @@ STYLEGAN = Recipe(
               "Karras, Laine & Aila, A Style-Based Generator Architecture for GANs, CVPR 2019; "
               "the CIFAR-10 configuration of stylegan2-ada-pytorch",
     defaults={
+        "preset": "full",
         "image_size": 32,
         "channels": 3,
         "max_image_pixels": 89_478_485,
@@ -224,6 +225,9 @@ STYLEGAN = Recipe(
         **ADA_DEFAULTS,
     },
     options={
+        "preset": "full (every StyleGAN2 regulariser, at the CIFAR-10 configuration's small widths) or cpu "
+                  "(no path length regularisation, widths up to 64, style mixing 0.5: recognisable "
+                  "class-conditional shapes in 1,500 steps on one CPU core; docs/benchmarks.md)",
         "image_size": "image side in pixels: 16, 32, 64, 128 or 256 (images are resized, then centre-cropped)",
         "channels": "3 for RGB, 1 for grayscale (images are converted on load)",
         "max_image_pixels": "larger images are skipped before decoding (decompression-bomb limit; Pillow's default)",
@@ -252,6 +256,10 @@ STYLEGAN = Recipe(
         "image_size=256": {"r1_gamma": 0.4096},
         # StyleGAN1 had no path length regularisation.
         "variant=stylegan1": {"pl_weight": 0.0},
+        # Measured on the bold shapes, 32 px, class-conditional, one thread (docs/benchmarks.md):
+        # 1,500 steps give class accuracy 0.99. Path length regularisation's double backward
+        # and 128-wide layers cost most of a CPU step and buy nothing visible at this size.
+        "preset=cpu": {"pl_weight": 0.0, "channel_max": 64, "style_mixing": 0.5},
     },
 )
 

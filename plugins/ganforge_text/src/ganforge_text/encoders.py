@@ -252,6 +252,12 @@ class MiniLMEncoder(_TextEncoder):
 class HashedConfig:
     cond_dim: int = 128
     encoder_buckets: int = 65536
+    # how the n-gram embeddings combine: "mean" (runs made before this option) or "sqrtn"
+    # (sum / sqrt(count))
+    encoder_pool: str = "mean"
+
+
+POOLS = ("mean", "sqrtn")
 
 
 WORD = re.compile(r"\w+(?:'\w+)?")
@@ -282,8 +288,11 @@ class HashedEncoder(_TextEncoder):
         if int(cfg.encoder_buckets) < 1 or int(cfg.cond_dim) < 1:
             raise GanforgeError(f"the text:hashed encoder needs encoder_buckets and cond_dim of 1 or more, "
                                 f"got {cfg.encoder_buckets} and {cfg.cond_dim}")
+        if cfg.encoder_pool not in POOLS:
+            raise GanforgeError(f"option 'encoder_pool' must be one of {', '.join(POOLS)}, got {cfg.encoder_pool!r}")
         self.cfg = cfg
-        self.embed = nn.EmbeddingBag(int(cfg.encoder_buckets), int(cfg.cond_dim), mode="mean")
+        self.embed = nn.EmbeddingBag(int(cfg.encoder_buckets), int(cfg.cond_dim),
+                                     mode="mean" if cfg.encoder_pool == "mean" else "sum")
         nn.init.normal_(self.embed.weight, 0.0, 1.0)
 
     def forward(self, conditions) -> torch.Tensor:
@@ -294,5 +303,9 @@ class HashedEncoder(_TextEncoder):
             offsets.append(len(ids))
             ids.extend(bucket(f, buckets) for f in ngrams(t))
         device = self.embed.weight.device
-        return self.embed(torch.tensor(ids, dtype=torch.long, device=device),
-                          torch.tensor(offsets, dtype=torch.long, device=device))
+        out = self.embed(torch.tensor(ids, dtype=torch.long, device=device),
+                         torch.tensor(offsets, dtype=torch.long, device=device))
+        if self.cfg.encoder_pool == "sqrtn":
+            counts = torch.diff(torch.tensor([*offsets, len(ids)], device=device)).clamp(min=1)
+            out = out / counts.to(out.dtype).sqrt()[:, None]
+        return out

@@ -12,6 +12,7 @@ median of 5 calls of ``pipe.generate(8, prompts=[p] * 8)`` after one warm-up cal
 
     python bench/quality_t2i.py                      # the shipped model, shapes-t2i
     python bench/quality_t2i.py --model runs/t2i     # a run of your own (or an export)
+    python bench/quality_t2i.py --data data/shapes-prompts   # also r-precision (ganforge evaluate), n=1000
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="a smoke test: 400 judge images, 20 prompts")
     p.add_argument("--json", help="write the headline rows for bench/quality.py here")
+    p.add_argument("--data", help="the model's captioned training data: also report r-precision on it")
+    p.add_argument("--r-precision-n", type=int, default=1000, help="generated samples for r-precision")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     from ganforge_image.datasets import PROMPTS_PALETTE, SHAPES, SIZES, make_shapes
@@ -144,12 +147,21 @@ def main(argv=None) -> int:
         print(f"  {k:10s} right {acc[k]:.3f}   (judge on real: {ceiling[k]:.3f})")
     print(f"  colour and shape both right {both:.3f} (target >= 0.8); all four right {every:.3f}")
     print(f"  latency: 8 images from a prompt {latency * 1000:.0f} ms (median of 5; target < 1 s on 2 CPU cores)")
+    rows_r = []
+    if args.data:
+        scores = ganforge.metrics.evaluate(pipe, args.data, metrics=["r-precision"], n=args.r_precision_n)
+        r, ceiling_r = scores["r_precision"], scores["r_precision_real"]
+        print(f"  r-precision {r:.3f} (real pairs {ceiling_r:.3f}; {r / ceiling_r:.2f} of it, target >= 0.8), "
+              f"n={args.r_precision_n}")
+        rows_r = [row("text-to-image: shapes", "r-precision / real pairs' r-precision", f"{r / ceiling_r:.2f}",
+                      ">= 0.8", f"{args.model}, n={args.r_precision_n}, r {r:.3f}, real {ceiling_r:.3f}")]
     setting = f"{args.model}, {len(combos)} prompts, {torch.get_num_threads()} threads"
     write_rows(args.json, [
         row("text-to-image: shapes", "colour and shape both right (judge CNN)", f"{both:.3f}", ">= 0.8", setting),
         *[row("text-to-image: shapes", f"{k} right", f"{acc[k]:.3f}", f"judge on real {ceiling[k]:.3f}", setting)
           for k in HEADS],
         row("text-to-image: shapes", "8 images from a prompt, after load", f"{latency * 1000:.0f} ms", "< 1000 ms", setting),
+        *rows_r,
     ])
     return 0
 

@@ -106,7 +106,7 @@ def test_hashed_sqrtn_is_the_sum_over_sqrt_count():
 def test_hashed_sqrtn_keeps_a_long_caption_as_strong_as_a_class_embedding():
     # The mean of n random n-gram vectors shrinks as 1/sqrt(n): a 17-n-gram caption's
     # embedding is a quarter of a class embedding's size, and what one word changes in it
-    # a sixth (the shapes-t2i generator learned colour from it but never shape).
+    # a tenth (the shapes-t2i generator learned colour from it but never shape).
     # sqrtn keeps a caption at the scale of one learned vector, whatever its length.
     torch.manual_seed(0)
     long = "a small red star on a blue background"
@@ -201,6 +201,16 @@ def test_naming_an_encoder_makes_a_run_conditional():
     assert resolve("dcgan", recipe, {"encoder": "text:hashed"})["conditional"] is True
     assert resolve("dcgan", recipe, {"encoder": "text:hashed", "conditional": False})["conditional"] is False
     assert resolve("dcgan", recipe, {})["conditional"] is False
+
+
+def test_new_dcgan_runs_pool_by_sqrtn_and_saved_ones_keep_mean():
+    from ganforge.config import resolve
+
+    recipe = ganforge.get_plugin_manager().registry.get("recipe", "image:dcgan")
+    config = resolve("dcgan", recipe, {"encoder": "text:hashed", "cond_dim": 16, "encoder_buckets": 64})
+    assert config["encoder_pool"] == "sqrtn" and build_network("encoder", "text:hashed", config).cfg.encoder_pool == "sqrtn"
+    saved = {k: v for k, v in config.items() if k != "encoder_pool"}  # a run's ganforge.json from before
+    assert build_network("encoder", "text:hashed", saved).cfg.encoder_pool == "mean"
 
 
 def _train_load_generate(name, captioned, out):

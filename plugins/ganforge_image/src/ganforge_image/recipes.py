@@ -33,7 +33,7 @@ DCGAN = Recipe(
         "d_norm": "batch",
         "g_cond": "concat",
         "d_mbstd": 0,
-        "encoder_pool": "mean",
+        "encoder_pool": "sqrtn",
         "max_image_pixels": 89_478_485,
         "batch_size": 64,
         "optimizer": "adam",

@@ -8,7 +8,12 @@
   ``~/.cache/ganforge``; ``GANFORGE_CACHE_DIR=none`` turns the disk cache off).
 - ``text:hashed``: a small trainable encoder, the mean of learned embeddings of hashed
   word unigrams and bigrams (``encoder_buckets`` buckets, ``cond_dim`` numbers); no model
-  files at all, saved with the run like any trainable encoder.
+  files at all, saved with the run like any trainable encoder. ``encoder_pool=sqrtn``
+  takes their sum over the square root of their count instead: a caption of 17 n-grams
+  then embeds at the scale of one learned vector (a class embedding's), where the mean
+  shrinks it, and what one word changes in it, about fourfold (measured on shapes-t2i:
+  the generator learned colour from the mean's small differences in 14,000 steps, from
+  sqrtn's in 3,000). Runs saved before the option embed by the mean, as they did.
 
 Both read the data field ``text`` (captions from ``metadata.jsonl`` / ``metadata.csv``)
 and take ``--prompt`` at generation.
@@ -252,8 +257,8 @@ class MiniLMEncoder(_TextEncoder):
 class HashedConfig:
     cond_dim: int = 128
     encoder_buckets: int = 65536
-    # how the n-gram embeddings combine: "mean" (runs made before this option) or "sqrtn"
-    # (sum / sqrt(count))
+    # how the n-gram embeddings combine: "mean" (and runs made before this option) or
+    # "sqrtn" (sum / sqrt(count): the scale of one vector, whatever the caption's length)
     encoder_pool: str = "mean"
 
 

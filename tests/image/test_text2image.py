@@ -132,3 +132,45 @@ def test_generate_reads_prompts_from_a_file(shapes16, tmp_path, capsys):
     (tmp_path / "empty.txt").write_text("\n \n")
     assert main(["generate", str(out), "--out", str(tmp_path / "h"), "--prompts-file", str(tmp_path / "empty.txt")]) != 0
     assert "holds no prompts" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- matching-hard
+
+
+def test_nearest_other_picks_the_most_similar_different_condition():
+    from ganforge_image.matching import nearest_other
+
+    captions = ["a red star", "a red star", "a red circle", "a blue circle"]
+    emb = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [0.0, 0.3, 1.0]])
+    # the duplicate caption is never "another" caption; the nearest different one is
+    assert nearest_other(captions, emb).tolist() == [2, 2, 0, 2]
+    assert nearest_other(torch.tensor([0, 0, 1]), emb[:3]).tolist() == [2, 2, 0]  # class labels too
+    with pytest.raises(GanforgeError, match="same condition"):
+        nearest_other(["a", "a"], emb[:2])
+
+
+def test_matching_hard_scores_real_images_with_the_nearest_other_caption_as_fake():
+    from ganforge_image.dcgan import DCGANConfig, Discriminator as DCD
+    from ganforge_image.matching import HardMatching
+
+    torch.manual_seed(0)
+    D = DCD(DCGANConfig(image_size=16, ngf=4, ndf=4, nz=4, conditional=True, cond_dim=3, d_norm="layer"))
+    seen = []
+    forward = D.forward
+    D.forward = lambda x, cond=None: seen.append(cond.detach().clone()) or forward(x, cond)
+    G = Generator(DFGANConfig(image_size=16, ngf=2, ndf=2, nz=4, cond_dim=3))
+    captions = ["a red star", "a red circle", "a blue square", "a blue square"]
+    cond = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.2, 0.0], [0.1, 0.3, 1.0], [0.1, 0.3, 1.0]])
+    step = ganforge.Step(generator=G, discriminator=D, batch={"x": torch.randn(4, 3, 16, 16), "text": captions},
+                         config={}, step=0, cond=cond, cond_d=cond, condition_key="text")
+    loss, logs = HardMatching({}).discriminator_loss(step)
+    assert set(logs) == {"d_real", "d_fake", "d_mismatched"} and torch.isfinite(loss)
+    # real, fake, then real with the nearest other caption: star <-> circle, the squares -> circle
+    assert len(seen) == 3 and torch.equal(seen[2], cond[[1, 0, 1, 1]])
+    with torch.no_grad():  # a discriminator that rates every pair the same loses on the mismatched term
+        D.project.weight.zero_()
+    loss.backward()
+    assert D.project.weight.grad.abs().sum() > 0  # the term trains the condition projection
+    with pytest.raises(GanforgeError, match="conditional run"):
+        HardMatching({}).discriminator_loss(ganforge.Step(generator=G, discriminator=D,
+                                                          batch={"x": torch.zeros(2, 3, 16, 16)}, config={}, step=0))

@@ -81,6 +81,48 @@ def test_prompts_and_default_conditions():
         enc.from_user([3], None)
 
 
+def _manual_pool(enc, caption, how):
+    from ganforge_text.encoders import bucket, ngrams
+
+    rows = enc.embed.weight[[bucket(f, enc.cfg.encoder_buckets) for f in ngrams(caption)]]
+    return rows.mean(0) if how == "mean" else rows.sum(0) / len(rows) ** 0.5
+
+
+def test_hashed_pools_by_mean_unless_told_so_older_runs_load_unchanged():
+    # A run saved before encoder_pool existed has no such key: it must embed as it did.
+    enc = encoder("text:hashed")
+    assert enc.cfg.encoder_pool == "mean"
+    assert torch.allclose(enc([CAPTIONS[0]])[0], _manual_pool(enc, CAPTIONS[0], "mean"), atol=1e-6)
+
+
+def test_hashed_sqrtn_is_the_sum_over_sqrt_count():
+    enc = encoder("text:hashed", encoder_pool="sqrtn")
+    e = enc(CAPTIONS + [""])
+    for caption, row in zip(CAPTIONS + [""], e):
+        assert torch.allclose(row, _manual_pool(enc, caption, "sqrtn"), atol=1e-5)
+    assert torch.equal(enc(list(reversed(CAPTIONS))).flip(0), e[:3])  # batch order does not matter
+
+
+def test_hashed_sqrtn_keeps_a_long_caption_as_strong_as_a_class_embedding():
+    # The mean of n random n-gram vectors shrinks as 1/sqrt(n): a 17-n-gram caption's
+    # embedding is a quarter of a class embedding's size, and what one word changes in it
+    # a tenth (the shapes-t2i generator learned colour from it but never shape).
+    # sqrtn keeps a caption at the scale of one learned vector, whatever its length.
+    torch.manual_seed(0)
+    long = "a small red star on a blue background"
+    mean, sqrtn = encoder("text:hashed", cond_dim=64), encoder("text:hashed", cond_dim=64, encoder_pool="sqrtn")
+    for enc, low, high in ((mean, 0.0, 0.5), (sqrtn, 0.7, 1.4)):
+        rms = enc([long]).pow(2).mean().sqrt().item()
+        assert low < rms < high, (enc.cfg.encoder_pool, rms)
+    swap = lambda enc: (enc([long]) - enc([long.replace("star", "circle")])).norm().item()
+    assert swap(sqrtn) > 3 * swap(mean)
+
+
+def test_hashed_unknown_pool_is_a_one_line_error():
+    with pytest.raises(ganforge.GanforgeError, match="encoder_pool.*mean, sqrtn"):
+        encoder("text:hashed", encoder_pool="max")
+
+
 # ---------------------------------------------------------------------------- text:minilm
 
 
@@ -159,6 +201,16 @@ def test_naming_an_encoder_makes_a_run_conditional():
     assert resolve("dcgan", recipe, {"encoder": "text:hashed"})["conditional"] is True
     assert resolve("dcgan", recipe, {"encoder": "text:hashed", "conditional": False})["conditional"] is False
     assert resolve("dcgan", recipe, {})["conditional"] is False
+
+
+def test_new_dcgan_runs_pool_by_sqrtn_and_saved_ones_keep_mean():
+    from ganforge.config import resolve
+
+    recipe = ganforge.get_plugin_manager().registry.get("recipe", "image:dcgan")
+    config = resolve("dcgan", recipe, {"encoder": "text:hashed", "cond_dim": 16, "encoder_buckets": 64})
+    assert config["encoder_pool"] == "sqrtn" and build_network("encoder", "text:hashed", config).cfg.encoder_pool == "sqrtn"
+    saved = {k: v for k, v in config.items() if k != "encoder_pool"}  # a run's ganforge.json from before
+    assert build_network("encoder", "text:hashed", saved).cfg.encoder_pool == "mean"
 
 
 def _train_load_generate(name, captioned, out):

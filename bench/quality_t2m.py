@@ -1,6 +1,6 @@
 """Does a text-to-music run play what the prompt says? Issue 12's tones-t2m targets.
 
-For ``ganforge data tones`` captions ("C major chord, organ", "A sharp note, sine"):
+For ``ganforge data tones`` captions ("C major chord, organ", "A# note, sine"; "A sharp" is read too):
 
 - root: the prompt's root note is the strongest pitch class of the generated clip's chroma
   (STFT magnitudes from 55 Hz to 4 kHz folded onto 12 pitch classes); target >= 80% of clips.

@@ -59,6 +59,8 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
                          "(text:minilm, text:hashed) for captions; setting it implies conditional=true"),
     "encoder_model": ("", "a pretrained encoder's model: a local folder or a hub name (empty: the encoder's default)"),
     "encoder_buckets": (65536, "hash buckets of a hashed-n-gram encoder (text:hashed)"),
+    "encoder_words": ("symbols", "how text:hashed splits captions into words: symbols (a trailing # stays: F# is "
+                                 "not F) or plain (letters and digits only, as runs made before this option)"),
     "cond_dim": (64, "size of the condition embedding (an encoder with a fixed size sets it)"),
     "device": ("auto", "cpu, cuda, cuda:N or auto"),
     "amp": ("none", "autocast: none, bf16 or fp16 (fp16 on CUDA only)"),

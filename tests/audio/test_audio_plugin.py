@@ -45,7 +45,7 @@ def test_tones_dataset_files_and_captions(tones):
     rows = [json.loads(line) for line in (tones / "metadata.jsonl").read_text().splitlines()]
     assert len(rows) == 20
     assert sorted(p.name for p in tones.iterdir()) == ["metadata.jsonl", "organ", "sine"]
-    pattern = re.compile(r"^[A-G]( sharp)? (note|major chord|minor chord), (sine|organ)$")
+    pattern = re.compile(r"^[A-G]#? (note|major chord|minor chord), (sine|organ)$")
     for row in rows:
         assert pattern.match(row["text"]), row["text"]
         assert row["file_name"].split("/")[0] == row["timbre"]

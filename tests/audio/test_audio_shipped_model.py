@@ -37,7 +37,7 @@ def test_tones_t2m_is_registered_and_generates_wavs_from_prompts(tmp_path, monke
 def test_tones_t2m_plays_the_root_the_prompt_names():
     """Issue 12: the prompt's root is the strongest pitch class of what the model plays
     (bench/quality_t2m.py measures it on 200 clips; here 12 prompts, one per root)."""
-    names = ["C", "C sharp", "D", "D sharp", "E", "F", "F sharp", "G", "G sharp", "A", "A sharp", "B"]
+    names = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
     kinds = ["major chord, organ", "note, sine", "minor chord, square", "major chord, pluck"]
     prompts = [f"{name} {kinds[i % len(kinds)]}" for i, name in enumerate(names)]
     pipe = ganforge.load("tones-t2m", device="cpu")
@@ -88,4 +88,4 @@ def test_the_documented_next_run_for_issue_12_runs(tmp_path, monkeypatch):
         assert main(argv) == 0, argv
     pipe = ganforge.load(tmp_path / "runs" / "tones-t2m")
     assert pipe.modality.state["representation"] == "logfreq"
-    assert pipe.generate(1, seed=0, prompts=["F sharp minor chord, pluck"]).audio[0].shape[0] == 16384
+    assert pipe.generate(1, seed=0, prompts=["F# minor chord, pluck"]).audio[0].shape[0] == 16384

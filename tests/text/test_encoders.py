@@ -213,6 +213,25 @@ def test_new_dcgan_runs_pool_by_sqrtn_and_saved_ones_keep_mean():
     assert build_network("encoder", "text:hashed", saved).cfg.encoder_pool == "mean"
 
 
+def test_new_runs_tell_sharps_apart_and_saved_runs_read_words_as_they_did():
+    """'F#' is not 'F' to a new run's text:hashed (a key in a caption); a run saved before the
+    option (no encoder_words in its config) splits words as it was trained to."""
+    from ganforge.config import resolve
+
+    for name in ("image:dcgan", "audio:text2music", "music:musegan"):
+        recipe = ganforge.get_plugin_manager().registry.get("recipe", name)
+        config = resolve(name.split(":")[1], recipe, {"encoder": "text:hashed", "cond_dim": 16, "encoder_buckets": 4096})
+        assert config["encoder_words"] == "symbols"
+    new = build_network("encoder", "text:hashed", config)
+    assert not torch.allclose(new(["F# minor chord"]), new(["F minor chord"]))
+    assert torch.allclose(new(["f# minor chord"]), new(["F#  minor, chord"]))
+    saved = build_network("encoder", "text:hashed", {k: v for k, v in config.items() if k != "encoder_words"})
+    assert saved.cfg.encoder_words == "plain"
+    assert torch.allclose(saved(["F# minor chord"]), saved(["F minor chord"]))
+    with pytest.raises(ganforge.GanforgeError, match="encoder_words"):
+        encoder("text:hashed", encoder_words="letters")
+
+
 def _train_load_generate(name, captioned, out):
     run = ganforge.train("dcgan", data=captioned, out=out, overrides={**TINY_IMAGE, "encoder": name})
     assert run.step == 2 and run.names["encoder"] == name

@@ -2,10 +2,10 @@
 
 ``ganforge data tones --out data/tones`` writes 16 kHz mono WAV clips of 16384 samples
 (WaveGAN's length) in class sub-folders (by timbre, or by chord type with ``by=chord``)
-and a ``metadata.jsonl`` with a caption per clip ("C major chord, organ", "F sharp note,
+and a ``metadata.jsonl`` with a caption per clip ("C major chord, organ", "F# note,
 sine"): the Hugging Face audiofolder layout, so conditional and captioned training work on
-it. Sharps are spelled out because word-level text encoders drop "#" ("C#" would read as
-"C"). Chords are close triads of equal notes, or with ``voicing=bass`` the triad over its
+it (``text:hashed`` keeps the "#" of a word since ``encoder_words=symbols``; runs made
+before it read "F#" as "F"). Chords are close triads of equal notes, or with ``voicing=bass`` the triad over its
 root doubled an octave below, as most played voicings have it (then the root is the
 loudest pitch class, as a listener expects of a chord named by its root). Everything
 is computed here from a seed; nothing is downloaded.
@@ -57,9 +57,8 @@ def _clip(timbre: str, midi_notes: list[int], sample_rate: int, length: int, rng
 
 
 def caption_name(pitch_class: int) -> str:
-    """The caption's spelling of a pitch class: "C", "C sharp" ..."""
-    name = NOTE_NAMES[pitch_class % 12]
-    return name[0] + " sharp" if name.endswith("#") else name
+    """The caption's spelling of a pitch class: "C", "C#" ..."""
+    return NOTE_NAMES[pitch_class % 12]
 
 
 def make_tones(out_dir, n: int = 180, by: str = "timbre", sample_rate: int = 16000, length: int = 16384,

@@ -260,18 +260,22 @@ class HashedConfig:
     # how the n-gram embeddings combine: "mean" (and runs made before this option) or
     # "sqrtn" (sum / sqrt(count): the scale of one vector, whatever the caption's length)
     encoder_pool: str = "mean"
+    # how captions split into words: "plain" (letters, digits, apostrophes; runs made before
+    # this option) or "symbols" (also a trailing "#", so "F#" is not "F"; the option's default)
+    encoder_words: str = "plain"
 
 
 POOLS = ("mean", "sqrtn")
 
+#: word patterns by ``encoder_words``
+WORDS = {"plain": re.compile(r"\w+(?:'\w+)?"), "symbols": re.compile(r"\w+(?:'\w+)?#*")}
+WORD = WORDS["plain"]
 
-WORD = re.compile(r"\w+(?:'\w+)?")
 
-
-def ngrams(text: str) -> list[str]:
+def ngrams(text: str, words: str = "plain") -> list[str]:
     """Lowercase word unigrams and bigrams of ``text``; a start marker makes the first word's
-    bigram and gives an empty text one feature."""
-    words = WORD.findall(text.lower())
+    bigram and gives an empty text one feature. ``words`` picks the pattern (``WORDS``)."""
+    words = WORDS[words].findall(text.lower())
     marked = ["<s>", *words]
     return ["<s>", *words, *(f"{a} {b}" for a, b in zip(marked, marked[1:]))]
 
@@ -295,6 +299,8 @@ class HashedEncoder(_TextEncoder):
                                 f"got {cfg.encoder_buckets} and {cfg.cond_dim}")
         if cfg.encoder_pool not in POOLS:
             raise GanforgeError(f"option 'encoder_pool' must be one of {', '.join(POOLS)}, got {cfg.encoder_pool!r}")
+        if cfg.encoder_words not in WORDS:
+            raise GanforgeError(f"option 'encoder_words' must be one of {', '.join(WORDS)}, got {cfg.encoder_words!r}")
         self.cfg = cfg
         self.embed = nn.EmbeddingBag(int(cfg.encoder_buckets), int(cfg.cond_dim),
                                      mode="mean" if cfg.encoder_pool == "mean" else "sum")
@@ -306,7 +312,7 @@ class HashedEncoder(_TextEncoder):
         ids, offsets = [], []
         for t in texts:
             offsets.append(len(ids))
-            ids.extend(bucket(f, buckets) for f in ngrams(t))
+            ids.extend(bucket(f, buckets) for f in ngrams(t, self.cfg.encoder_words))
         device = self.embed.weight.device
         out = self.embed(torch.tensor(ids, dtype=torch.long, device=device),
                          torch.tensor(offsets, dtype=torch.long, device=device))

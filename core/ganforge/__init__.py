@@ -54,6 +54,7 @@ _LAZY = {
     "DataReport": "ganforge.data",
     "StreamedSamples": "ganforge.data",
     "fit_square": "ganforge.imaging",
+    "ConditionalBatchNorm": "ganforge.layers",
 }
 
 __all__ = [

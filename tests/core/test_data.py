@@ -174,3 +174,16 @@ def test_fit_square_resizes_the_shorter_side_crops_the_centre_and_whitens_transp
     assert ganforge.fit_square(img, 10, channels=1).shape == (1, 10, 10)
     deep = Image.fromarray(__import__("numpy").full((4, 4), 65535, dtype="uint16"))  # 16-bit grey: scaled
     assert ganforge.fit_square(deep, 4).min() == 255
+
+
+def test_conditional_batch_norm_starts_as_batch_norm_and_then_follows_the_condition():
+    import torch
+
+    for dims, x in ((2, torch.randn(4, 3, 5, 5)), (3, torch.randn(4, 3, 2, 5, 5))):
+        layer = ganforge.ConditionalBatchNorm(3, cond_dim=2, dims=dims)
+        layer.reset_parameters()
+        cond = torch.randn(4, 2)
+        plain = torch.nn.functional.batch_norm(x, None, None, training=True) * layer.weight.reshape(1, 3, *[1] * dims)
+        assert torch.allclose(layer(x, cond), plain, atol=1e-5)  # G and B start at zero
+        torch.nn.init.normal_(layer.gain.weight)
+        assert not torch.allclose(layer(x, cond), layer(x, -cond))

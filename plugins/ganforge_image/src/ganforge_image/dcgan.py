@@ -119,30 +119,8 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-class CondBatchNorm(nn.Module):
-    """Conditional batch norm (de Vries et al. 2017; Miyato & Koyama 2018): batch
-    statistics shared by every class, a scale and shift per condition,
-    ``(1 + w + G c) * bn(x) + (b + B c)``; G and B start at zero, so the layer starts as
-    plain batch norm and learns how much each class changes it."""
-
-    def __init__(self, channels: int, cond_dim: int):
-        super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False)
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
-        self.gain = nn.Linear(cond_dim, channels, bias=False)
-        self.shift = nn.Linear(cond_dim, channels, bias=False)
-
-    def reset_parameters(self) -> None:
-        nn.init.normal_(self.weight, 1.0, 0.02)
-        nn.init.zeros_(self.bias)
-        nn.init.zeros_(self.gain.weight)
-        nn.init.zeros_(self.shift.weight)
-
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        scale = self.weight + self.gain(cond)
-        shift = self.bias + self.shift(cond)
-        return self.bn(x) * scale[:, :, None, None] + shift[:, :, None, None]
+# conditional batch norm: the core's, shared with the other plugins' models
+CondBatchNorm = ganforge.ConditionalBatchNorm
 
 
 class Generator(ganforge.Generator):

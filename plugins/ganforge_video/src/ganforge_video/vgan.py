@@ -145,29 +145,8 @@ def _down3d(c_in: int, c_out: int, halves_time: bool) -> nn.Conv3d:
     return nn.Conv3d(c_in, c_out, (3, 4, 4), (1, 2, 2), 1, bias=False)
 
 
-class CondBatchNorm(nn.Module):
-    """Conditional batch norm (de Vries et al. 2017), 2-D or 3-D: batch statistics shared
-    by every class, ``(1 + w + G c) * bn(x) + (b + B c)``; G and B start at zero, so the
-    layer starts as plain batch norm and learns how much each class changes it."""
-
-    def __init__(self, channels: int, cond_dim: int, dims: int):
-        super().__init__()
-        self.bn = (nn.BatchNorm3d if dims == 3 else nn.BatchNorm2d)(channels, affine=False)
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
-        self.gain = nn.Linear(cond_dim, channels, bias=False)
-        self.shift = nn.Linear(cond_dim, channels, bias=False)
-
-    def reset_parameters(self) -> None:
-        nn.init.normal_(self.weight, 1.0, 0.02)
-        nn.init.zeros_(self.bias)
-        nn.init.zeros_(self.gain.weight)
-        nn.init.zeros_(self.shift.weight)
-
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        shape = (len(x), -1) + (1,) * (x.dim() - 2)
-        scale = (self.weight + self.gain(cond)).reshape(shape)
-        return self.bn(x) * scale + (self.bias + self.shift(cond)).reshape(shape)
+# conditional batch norm: the core's, shared with the other plugins' models
+CondBatchNorm = ganforge.ConditionalBatchNorm
 
 
 def _run(layers: nn.Sequential, h: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:

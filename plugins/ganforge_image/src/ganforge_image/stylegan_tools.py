@@ -154,13 +154,11 @@ def interpolate(pipe, seeds, steps: int = 16, out=None, truncation: float = 1.0,
     """Interpolation frames, written (when ``out`` is given) as ``interpolation.png`` (a
     strip of at most ``strip_frames`` evenly spaced frames) and ``interpolation.gif`` or
     ``.webp`` (every frame, looping). Returns ``{"frames": [...], "strip": path, "animation": path}``."""
-    from ganforge.interpolation import write_animation
-
     frames = interpolation_frames(pipe, seeds, steps, truncation, noise_mode, classes, loop)
     result = {"frames": frames, "strip": None, "animation": None}
     if out is None:
         return result
-    result["strip"], result["animation"] = write_animation(frames, out, fmt, fps, strip_frames)
+    result["strip"], result["animation"] = ganforge.write_animation(frames, out, fmt, fps, strip_frames)
     return result
 
 

@@ -71,6 +71,18 @@ class StopAfter:
             run.request_stop()
 
 
+class StopAtTime:
+    """Stops the run at the first step end after ``deadline`` (time.monotonic): a short device lease."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+
+    @ganforge.hookimpl
+    def ganforge_on_step_end(self, run, step, logs):
+        if time.monotonic() >= self.deadline:
+            run.request_stop()
+
+
 def nll_oracle(run_dir: Path, data: Path, n: int) -> float:
     return evaluate(run_dir, data, metrics=["nll-oracle"], n=n)["nll_oracle"]
 
@@ -117,10 +129,16 @@ def train_stopped_after_mle(recipe: str, data: Path, run_dir: Path, overrides: d
         ganforge.remove_plugin("bench-stop-after-mle")
 
 
-def resume(recipe: str, data: Path, run_dir: Path):
-    t = time.perf_counter()
-    run = ganforge.train(recipe, data=data, out=run_dir, resume=True)
-    return run, time.perf_counter() - t
+def resume(recipe: str, data: Path, run_dir: Path, deadline: float | None = None):
+    if deadline is not None:
+        ganforge.add_plugin(StopAtTime(deadline), name="bench-stop-at-time")
+    try:
+        t = time.perf_counter()
+        run = ganforge.train(recipe, data=data, out=run_dir, resume=True)
+        return run, time.perf_counter() - t
+    finally:
+        if deadline is not None:
+            ganforge.remove_plugin("bench-stop-at-time")
 
 
 def spread(values: list[float]) -> str:
@@ -188,6 +206,9 @@ def main(argv=None) -> int:
                    help="real text (a file of lines; none: sentences of the Python stdlib's docstrings)")
     p.add_argument("--text-n", type=int, default=1000, help="--text: generated lines scored for BLEU / self-BLEU")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe option")
+    p.add_argument("--stop-after-s", type=float, default=None,
+                   help="stop discriminator pretraining / the adversarial phase this many seconds after the bench "
+                        "starts (a checkpoint, as Ctrl-C), score what was reached and print its step")
     p.add_argument("--quick", action="store_true", help="a smoke test of the oracle bench: a few steps of each phase")
     p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = p.parse_args(argv)
@@ -249,6 +270,7 @@ def text_bench(args, work: Path) -> int:
 
 def oracle_bench(args, work: Path) -> int:
     recipe = args.recipe or "seqgan-oracle-small"
+    deadline = time.monotonic() + args.stop_after_s if args.stop_after_s else None
     data = work / "oracle"
     t0 = time.perf_counter()
     if not (data / "oracle.json").is_file():
@@ -270,11 +292,12 @@ def oracle_bench(args, work: Path) -> int:
         records = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
         mle_rate = ([r["samples_per_s"] for r in records if r["phase"] == "mle"] or [float("nan")])[-1]
         mle_nll = nll_oracle(run_dir, data, args.n)
-        run, t_rest = resume(recipe, data, run_dir)
+        run, t_rest = resume(recipe, data, run_dir, deadline)
         adv_nll = nll_oracle(run_dir, data, args.n)
         rows.append({"seed": seed, "mle": mle_nll, "adv": adv_nll, "t_mle": t_mle, "t_rest": t_rest})
+        reached = "" if run.step >= run.total_steps() else f"; stopped by --stop-after-s at step {run.step} of {run.total_steps()}"
         print(f"seed {seed}: NLL_oracle MLE {mle_nll:.3f} -> adversarial {adv_nll:.3f} ({adv_nll - mle_nll:+.3f}); "
-              f"time MLE {t_mle:.0f}s, D pretraining + adversarial {t_rest:.0f}s", flush=True)
+              f"time MLE {t_mle:.0f}s, D pretraining + adversarial {t_rest:.0f}s{reached}", flush=True)
     cfg = run.config
 
     print()

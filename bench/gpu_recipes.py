@@ -49,6 +49,8 @@ DATA = {
 #: recipes whose one step holds thousands of updates: (warm-up, timed) steps instead of the flags'
 #: (seqgan-oracle's generator step is 2,340 discriminator updates, the paper's)
 FEW_STEPS = {"seqgan-oracle": (1, 2)}
+#: ... and with fewer of them where even that is minutes on a GPU (recorded in the row)
+FEWER_UPDATES = {"seqgan-oracle": {"n_critic": 234}}
 
 
 def encoder_here(name: str) -> dict:
@@ -109,7 +111,8 @@ def time_recipe(name: str, data: Path, out: Path, args) -> tuple[float, str]:
     recipe = ganforge.get_registry().get("recipe", name)
     shortened = short_phases(name, recipe, 1)
     warmup, steps = FEW_STEPS.get(name, (args.warmup, args.steps))
-    overrides = {**shortened, **encoder_here(name), "steps": warmup + steps, "device": args.device,
+    overrides = {**shortened, **encoder_here(name), **FEWER_UPDATES.get(name, {}), "steps": warmup + steps,
+                 "device": args.device,
                  "amp": args.amp, "progress": False, "sample_every": 0, "checkpoint_every": 0, "preview_n": 0,
                  "log_every": 0}
     if args.amp == "none":
@@ -124,6 +127,7 @@ def time_recipe(name: str, data: Path, out: Path, args) -> tuple[float, str]:
     shape = f"batch {run.stream.batch_size}, {run.config.get('image_size', '')}".rstrip(", ")
     notes = [f"{steps} timed steps"] if name in FEW_STEPS else []
     notes += [f"encoder {overrides['encoder']}"] if "encoder" in overrides else []
+    notes += [f"{k} {v} (default {run.recipe.all_defaults()[k]})" for k, v in FEWER_UPDATES.get(name, {}).items()]
     return rate, shape + "".join(f"; {n}" for n in notes)
 
 
@@ -152,6 +156,7 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--only", default="", help="comma-separated recipe names (default: all)")
     ap.add_argument("--docs", type=Path, help="append the table to this Markdown file")
+    ap.add_argument("--no-ddp", action="store_true", help="skip the torchrun comparison")
     ap.add_argument("--out", type=Path, help="keep the runs here (default: a temporary folder)")
     args = ap.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -174,6 +179,8 @@ def main(argv=None) -> int:
                 rows.append(f"| {name} | | failed: {str(e).splitlines()[0][:120] if str(e) else type(e).__name__} |")
             print(rows[-1], flush=True)
         try:
+            if args.no_ddp:
+                raise RuntimeError("skipped (--no-ddp)")
             data = make_data("dcgan", "image", root)
             plain = ddp_rate(data, root / "ddp-off", args, distributed=False)
             ddp = ddp_rate(data, root / "ddp-on", args, distributed=True)

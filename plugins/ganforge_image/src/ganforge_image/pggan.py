@@ -116,6 +116,12 @@ def minibatch_stddev(x, group=4):
     return torch.cat([x, y], 1)
 
 
+def _fade(old: torch.Tensor, new: torch.Tensor, alpha: float) -> torch.Tensor:
+    """``old`` -> ``new`` as ``alpha`` goes 0 -> 1, in the wider dtype of the two (under
+    bf16 autocast the upsampled branch stays float32 while the convolved one is bf16)."""
+    dtype = torch.promote_types(old.dtype, new.dtype)
+    return torch.lerp(old.to(dtype), new.to(dtype), alpha)
+
 class _Growing(nn.Module):
     """The resolution and fade-in state both networks share."""
 
@@ -191,7 +197,7 @@ class Generator(_Growing, ganforge.Generator):
         else:
             new = self.to_rgb[str(level)](self._block(level, h))
             old = F.interpolate(self.to_rgb[str(level - 1)](h), scale_factor=2, mode="nearest")
-            img = torch.lerp(old, new, alpha)
+            img = _fade(old, new, alpha)
         if level < self.top:  # the data's size, as the official code's lod upscaling
             img = F.interpolate(img, scale_factor=2 ** (self.top - level), mode="nearest")
         return img
@@ -236,7 +242,7 @@ class Discriminator(_Growing, ganforge.Discriminator):
         if level > 2:
             h = self._block(level, h)
             old = _act(self.from_rgb[str(level - 1)](F.avg_pool2d(x, 2)))
-            h = torch.lerp(old, h, alpha)
+            h = _fade(old, h, alpha)
         for lv in range(level - 1, 2, -1):
             h = self._block(lv, h)
         h = _act(self.conv4(minibatch_stddev(h)))

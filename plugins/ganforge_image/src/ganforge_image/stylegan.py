@@ -216,7 +216,7 @@ class MappingNetwork(nn.Module):
             x = torch.cat([x, normalize_2nd_moment(self.embed(cond.float()))], dim=1)
         w = self.layers(x)
         if update_w_avg:
-            self.w_avg.copy_(w.detach().mean(0).lerp(self.w_avg, self.cfg.w_avg_beta))
+            self.w_avg.copy_(w.detach().float().mean(0).lerp(self.w_avg, self.cfg.w_avg_beta))  # float: w is bf16 under autocast
         return w
 
 
@@ -368,7 +368,7 @@ class Generator(ganforge.Generator):
         ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)
         if truncation != 1:
             cut = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
-            ws[:, :cut] = self.w_avg.lerp(ws[:, :cut], float(truncation))
+            ws[:, :cut] = self.w_avg.lerp(ws[:, :cut].float(), float(truncation)).to(ws.dtype)
         return ws
 
     def synthesis(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:

@@ -58,7 +58,7 @@ class StyleGAN2Loss(ganforge.NonSaturating):
         noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
         lengths = path_lengths(images, ws, noise)
         batch_mean = ganforge.all_reduce_mean(lengths.mean().detach())
-        self.pl_mean = self.pl_mean.to(batch_mean.device).lerp(batch_mean, float(self.config.get("pl_decay", 0.01)))
+        self.pl_mean = self.pl_mean.to(batch_mean.device).lerp(batch_mean.float(), float(self.config.get("pl_decay", 0.01)))
         penalty = (lengths - self.pl_mean).square().mean() * float(self.config["pl_weight"])
         return penalty, {"pl_length": batch_mean, "pl_mean": self.pl_mean.clone()}
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ganforge
-from ganforge_image.pggan import Discriminator, Generator, PGGANConfig, minibatch_stddev, pixel_norm
+from ganforge_image.pggan import Discriminator, Generator, PGGANConfig, _fade, minibatch_stddev, pixel_norm
 
 SIZES = [8, 16, 32, 64, 128, 256, 512, 1024]
 
@@ -119,6 +119,19 @@ def test_schedule_grows_to_the_image_size_and_skips_the_rest(shapes16, tmp_path)
     image = ganforge.load(tmp_path / "run", device="cpu").generate(n=2, seed=0).images[0]
     assert image.size == (16, 16)
 
+
+def test_fades_train_under_bf16_autocast(shapes16, tmp_path):
+    """amp=bf16 (seen failing on an H100): the upsampled branch of a fade is float32 under
+    autocast, the convolved one bf16; the fade blends them in the wider dtype."""
+    cfg = {**TINY, "steps_4": 1, "fade_8": 2, "steps_8": 0, "fade_16": 2, "steps": 1, "amp": "bf16"}
+    ganforge.train("pggan", data=shapes16, out=tmp_path / "run", overrides=cfg)
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["phase"] for r in log] == ["4x4", "8x8-fade", "8x8-fade", "16x16-fade", "16x16-fade", "train"]
+    assert all(r["d_loss"] == r["d_loss"] and r["g_loss"] == r["g_loss"] for r in log)  # finite
+    # CUDA's autocast keeps the nearest upsampling in float32 (the CPU's does not): the mix itself
+    old, new = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4).bfloat16()
+    blended = _fade(old, new, 0.25)
+    assert blended.dtype == torch.float32 and torch.allclose(blended, old + 0.25 * (new.float() - old))
 
 def test_resume_in_the_middle_of_a_fade_is_exact(shapes16, tmp_path):
     cfg = {**TINY, "steps_4": 1, "fade_8": 4, "steps_8": 0, "fade_16": 0, "steps": 1, "image_size": 16}

@@ -283,6 +283,18 @@ def test_defaults_follow_stylegan2():
     assert resolve("stylegan", recipe, {"preset": "cpu", "pl_weight": 1.0})["pl_weight"] == 1.0  # the user's wins
 
 
+def test_trains_and_truncates_under_bf16_autocast(shapes16, tmp_path):
+    """amp=bf16 (seen failing on an H100, reproduced by the CPU's autocast): w_avg, the
+    path length mean and truncation mixed float32 buffers with bf16 activations."""
+    run = ganforge.train("stylegan", data=shapes16, out=tmp_path / "run", steps=2,
+                         overrides={**TINY, "amp": "bf16", "device": "cpu"})
+    log = read_log(tmp_path / "run")
+    assert all(math.isfinite(r["d_loss"]) and math.isfinite(r["g_loss"]) for r in log) and "pl" in log[-1]
+    assert run.generator.w_avg.dtype == torch.float32 and torch.count_nonzero(run.generator.w_avg) > 0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ws = run.generator.mapping(torch.randn(2, TINY["nz"]), truncation=0.5)
+    assert torch.isfinite(ws.float()).all()
+
 def test_few_steps_with_every_regulariser(shapes16, tmp_path):
     run = ganforge.train("stylegan", data=shapes16, out=tmp_path / "run", steps=4, overrides=TINY)
     log = read_log(tmp_path / "run")

@@ -11,6 +11,8 @@ _OBJECTIVES = {
     "lsgan": ("LSGAN", "least-squares GAN"),
     "rpgan": ("RpGAN", "relativistic pairing GAN with R1 + R2 (R3GAN), optional cosine-decayed gamma"),
     "matching-aware": ("MatchingAware", "conditional hinge loss with mismatched pairs and MA-GP (DF-GAN)"),
+    "matching-hard": ("HardMatching", "non-saturating, and real samples with the batch's most similar other "
+                                      "caption count as fake"),
 }
 
 

@@ -138,7 +138,7 @@ def test_generate_reads_prompts_from_a_file(shapes16, tmp_path, capsys):
 
 
 def test_nearest_other_picks_the_most_similar_different_condition():
-    from ganforge_image.matching import nearest_other
+    from ganforge.training.objectives import nearest_other
 
     captions = ["a red star", "a red star", "a red circle", "a blue circle"]
     emb = torch.tensor([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [0.0, 0.3, 1.0]])
@@ -151,7 +151,7 @@ def test_nearest_other_picks_the_most_similar_different_condition():
 
 def test_matching_hard_scores_real_images_with_the_nearest_other_caption_as_fake():
     from ganforge_image.dcgan import DCGANConfig, Discriminator as DCD
-    from ganforge_image.matching import HardMatching
+    from ganforge.training.objectives import HardMatching
 
     torch.manual_seed(0)
     D = DCD(DCGANConfig(image_size=16, ngf=4, ndf=4, nz=4, conditional=True, cond_dim=3, d_norm="layer"))

@@ -69,8 +69,6 @@ def ganforge_register_objectives(register):
              summary="WGAN-GP plus PGGAN's drift penalty 0.001 * E[D(x)^2] on reals")
     register("stylegan2", "ganforge_image.stylegan_objective:StyleGAN2Loss",
              summary="non-saturating + lazy R1 + lazy path length regularisation (StyleGAN2)")
-    register("matching-hard", "ganforge_image.matching:HardMatching",
-             summary="non-saturating, and real samples with the batch's most similar other caption count as fake")
 
 
 @hookimpl

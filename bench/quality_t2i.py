@@ -122,6 +122,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     p.add_argument("--data", help="the model's captioned training data: also report r-precision on it")
     p.add_argument("--r-precision-n", type=int, default=1000, help="generated samples for r-precision")
+    p.add_argument("--judge-n", type=int, default=8000, help="real images the judge is trained and tested on (85%% / 15%%)")
+    p.add_argument("--judge-epochs", type=int, default=15)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     from ganforge_image.datasets import PROMPTS_PALETTE, SHAPES, SIZES, make_shapes
@@ -132,9 +134,10 @@ def main(argv=None) -> int:
     size = int(pipe.config["image_size"])
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
-        real = make_shapes(Path(tmp) / "judge", n=400 if args.quick else 3000, size=size, seed=12345, style="prompts")
+        real = make_shapes(Path(tmp) / "judge", n=400 if args.quick else args.judge_n, size=size, seed=12345,
+                           style="prompts")
         x, labels = load_labelled(real, vocab, size)
-        judge, ceiling = train_judge(x, labels, vocab, epochs=2 if args.quick else 6)
+        judge, ceiling = train_judge(x, labels, vocab, epochs=2 if args.quick else args.judge_epochs)
     print(f"judge: held-out accuracy {', '.join(f'{k} {v:.3f}' for k, v in ceiling.items())} ({time.time() - t0:.0f}s)")
 
     rng = random.Random(0)

@@ -11,15 +11,18 @@ TINY = {"model_dim": 4, "audio_length": 4096, "batch_size": 8, "steps": 2, "prog
         "checkpoint_every": 0, "sample_every": 0, "log_every": 1, "encoder": "text:hashed"}
 
 
-@pytest.mark.parametrize("representation", ["spectrogram", "logfreq"])
-def test_text2music_trains_on_captions_and_generates_from_prompts(tmp_path, representation):
+@pytest.mark.parametrize("representation, objective", [("logfreq", None), ("spectrogram", "matching-aware")])
+def test_text2music_trains_on_captions_and_generates_from_prompts(tmp_path, representation, objective):
     from ganforge_audio.datasets import make_tones
 
     data = make_tones(tmp_path / "tones", n=24)
     out = tmp_path / "run"
-    ganforge.train("text2music", data=data, out=out, overrides={**TINY, "representation": representation})
+    overrides = {**TINY, **({"representation": "spectrogram", "objective": objective} if objective else {})}
+    run = ganforge.train("text2music", data=data, out=out, overrides=overrides)
+    assert (run.config["representation"], run.config["objective"]) == (representation, objective or "matching-hard")
     logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-    assert any("d_mismatched" in r and "ma_gp" in r for r in logs)  # the one matching-aware code path
+    assert all("d_mismatched" in r for r in logs)  # real samples with another caption, in both objectives
+    assert any("ma_gp" in r for r in logs) == (objective == "matching-aware")  # DF-GAN's MA-GP
     pipe = ganforge.load(out)
     assert pipe.modality.state["representation"] == representation
     assert pipe.generate(1, seed=0, prompts=["A note, sine"], output="spectrogram").samples.shape[-1] == 32

@@ -91,11 +91,12 @@ def test_logfreq_representation_loads_and_plays_back(tmp_path):
         AudioModality({"audio_length": 16384, "representation": "cqt"}).load(data_dir)
 
 
-def test_specgan_keeps_the_papers_linear_grid_and_offers_logfreq():
+def test_specgan_keeps_the_papers_linear_grid_and_text2music_hears_semitones():
     recipes = ganforge.get_plugin_manager().registry
     assert recipes.get("recipe", "specgan").defaults["representation"] == "spectrogram"
-    assert recipes.get("recipe", "text2music").defaults["representation"] == "spectrogram"
-    assert "logfreq" in recipes.get("recipe", "text2music").options["representation"]
+    text2music = recipes.get("recipe", "text2music")  # prompts name notes: the grid that separates them
+    assert (text2music.defaults["representation"], text2music.defaults["objective"]) == ("logfreq", "matching-hard")
+    assert "spectrogram" in text2music.options["representation"]
 
 
 @pytest.mark.parametrize("length", [4096, 16384, 65536])

@@ -59,28 +59,28 @@ TEXT_CPU = {
 }
 
 
-class StopAfter:
-    """Stops the run after global step ``step`` (what Ctrl-C does: a checkpoint, resumable)."""
+class Stopper:
+    """Stops the run (what Ctrl-C does: a checkpoint, resumable) after global step ``step``,
+    or at the first step end after ``deadline`` (time.monotonic; a short device lease)."""
 
-    def __init__(self, step: int):
-        self.step = step
-
-    @ganforge.hookimpl
-    def ganforge_on_step_end(self, run, step, logs):
-        if step == self.step:
-            run.request_stop()
-
-
-class StopAtTime:
-    """Stops the run at the first step end after ``deadline`` (time.monotonic): a short device lease."""
-
-    def __init__(self, deadline: float):
-        self.deadline = deadline
+    def __init__(self, step: int | None = None, deadline: float | None = None):
+        self.step, self.deadline = step, deadline
 
     @ganforge.hookimpl
     def ganforge_on_step_end(self, run, step, logs):
-        if time.monotonic() >= self.deadline:
+        if step == self.step or (self.deadline is not None and time.monotonic() >= self.deadline):
             run.request_stop()
+
+
+def timed_train(recipe: str, data: Path, run_dir: Path, stopper: Stopper, **kwargs):
+    """``ganforge.train`` with ``stopper`` plugged in; returns (run, seconds)."""
+    ganforge.add_plugin(stopper, name="bench-stopper")
+    try:
+        t = time.perf_counter()
+        run = ganforge.train(recipe, data=data, out=run_dir, **kwargs)
+        return run, time.perf_counter() - t
+    finally:
+        ganforge.remove_plugin("bench-stopper")
 
 
 def nll_oracle(run_dir: Path, data: Path, n: int) -> float:
@@ -120,25 +120,11 @@ def train_stopped_after_mle(recipe: str, data: Path, run_dir: Path, overrides: d
     """Train to the end of the MLE phase (stopped there as Ctrl-C would); returns (run, seconds)."""
     mle_steps = int({**ganforge.get_plugin_manager().registry.get("recipe", recipe).all_defaults(),
                      **overrides}["mle_steps"])
-    ganforge.add_plugin(StopAfter(mle_steps), name="bench-stop-after-mle")
-    try:
-        t = time.perf_counter()
-        run = ganforge.train(recipe, data=data, out=run_dir, overrides=overrides)
-        return run, time.perf_counter() - t
-    finally:
-        ganforge.remove_plugin("bench-stop-after-mle")
+    return timed_train(recipe, data, run_dir, Stopper(step=mle_steps), overrides=overrides)
 
 
 def resume(recipe: str, data: Path, run_dir: Path, deadline: float | None = None):
-    if deadline is not None:
-        ganforge.add_plugin(StopAtTime(deadline), name="bench-stop-at-time")
-    try:
-        t = time.perf_counter()
-        run = ganforge.train(recipe, data=data, out=run_dir, resume=True)
-        return run, time.perf_counter() - t
-    finally:
-        if deadline is not None:
-            ganforge.remove_plugin("bench-stop-at-time")
+    return timed_train(recipe, data, run_dir, Stopper(deadline=deadline), resume=True)
 
 
 def spread(values: list[float]) -> str:

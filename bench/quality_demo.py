@@ -28,6 +28,7 @@ from PIL import Image
 from torch import nn
 
 import ganforge
+from judging import fit_classifier
 from report import row, write_rows
 
 
@@ -70,32 +71,13 @@ def train_judge(data: Path, classes: list[str], size: int, epochs: int = 5, seed
     """Train the judge on 80% of ``data``; return (judge, held-out accuracy)."""
     torch.manual_seed(seed)
     x, y = _load_folder(data, classes, size)
-    perm = torch.randperm(len(x))
-    n_test = len(x) // 5
-    test, train = perm[:n_test], perm[n_test:]
-    judge = Judge(len(classes))
-    opt = torch.optim.Adam(judge.parameters(), lr=2e-3)
-    steps = epochs * (len(train) // 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-    judge.train()
-    for epoch in range(epochs):
-        order = train[torch.randperm(len(train))]
-        for i in range(0, len(order) - 63, 64):
-            idx = order[i:i + 64]
-            xb = x[idx]
-            # Flips and 90-degree turns keep every class what it is (a star turned is a star).
-            if torch.rand(()) < 0.5:
-                xb = xb.flip(3)
-            xb = torch.rot90(xb, int(torch.randint(4, ())), dims=(2, 3))
-            loss = nn.functional.cross_entropy(judge(xb), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    judge.eval()
-    with torch.no_grad():
-        acc = (judge(x[test]).argmax(1) == y[test]).float().mean().item()
-    return judge, acc
+
+    def turned(xb):  # flips and 90-degree turns keep every class what it is (a star turned is a star)
+        if torch.rand(()) < 0.5:
+            xb = xb.flip(3)
+        return torch.rot90(xb, int(torch.randint(4, ())), dims=(2, 3))
+
+    return fit_classifier(lambda: Judge(len(classes)), x, y, epochs, augment=turned)
 
 
 @torch.no_grad()

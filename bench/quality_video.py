@@ -38,9 +38,9 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
-from torch import nn
 
 import ganforge
+from judging import fit_classifier, predict
 from quality_demo import Judge
 from report import row, write_rows
 
@@ -105,35 +105,11 @@ def clip_frames(sampleset, to_model) -> tuple[torch.Tensor, torch.Tensor]:
 def train_judge(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int = 3, seed: int = 0):
     """Train on 80% of the frames; return (judge, held-out accuracy)."""
     torch.manual_seed(seed)
-    perm = torch.randperm(len(x))
-    n_test = len(x) // 5
-    test, train = perm[:n_test], perm[n_test:]
-    judge = Judge(n_classes)
-    opt = torch.optim.Adam(judge.parameters(), lr=2e-3)
-    steps = epochs * (len(train) // 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-    judge.train()
-    for _ in range(epochs):
-        order = train[torch.randperm(len(train))]
-        for i in range(0, len(order) - 63, 64):
-            idx = order[i:i + 64]
-            xb = x[idx]
-            if torch.rand(()) < 0.5:
-                xb = xb.flip(3)  # left-right: every class stays what it is
-            loss = nn.functional.cross_entropy(judge(xb), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    judge.eval()
-    with torch.no_grad():
-        acc = (predict(judge, x[test]) == y[test]).float().mean().item()
-    return judge, acc
 
+    def mirrored(xb):  # left-right: every class stays what it is
+        return xb.flip(3) if torch.rand(()) < 0.5 else xb
 
-@torch.no_grad()
-def predict(judge: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([judge(x[i:i + 256]).argmax(1) for i in range(0, len(x), 256)])
+    return fit_classifier(lambda: Judge(n_classes), x, y, epochs, augment=mirrored)
 
 
 def motion(feats: torch.Tensor, t: int) -> tuple[float, float, float]:

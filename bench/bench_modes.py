@@ -39,7 +39,7 @@ import ganforge
 from ganforge.metrics import evaluate
 from ganforge_toy.metrics import modes
 from ganforge_toy.mixtures import mode_coverage
-from report import row, write_rows
+from report import parse_set, row, write_rows
 
 # modes captured / % high quality, PacGAN table 2 (GAN, PacGAN4)
 PAPER = {
@@ -191,16 +191,6 @@ def summarise(name: str, rows: list[dict], args) -> list[dict]:
     setting = f"{len(rows)} seeds, {args.steps} steps" + "".join(f", {k}={v}" for k, v in args.set)
     return [row(f"toy: {name}", f"{label}: modes / % high quality (mean)", f"{m:.1f} / {hq:.1f}",
                 f"PacGAN {label}: {paper[0]} / {paper[1]}", setting)]
-
-
-def parse_set(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, not {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 def main(argv=None) -> int:

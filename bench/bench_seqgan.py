@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 import ganforge
-from report import row, write_rows
+from report import parse_sets, row, write_rows
 from ganforge.metrics import evaluate
 
 PAPER = {"random": 10.310, "mle": 9.038, "seqgan": 8.736}
@@ -170,14 +170,6 @@ def plain_pytorch_mle(x: torch.Tensor, vocab: int, steps: int, batch: int, emb: 
     return steps * batch / (time.perf_counter() - t)
 
 
-def parse_overrides(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        out[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
-    return out
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--recipe", help="default: seqgan-oracle-small (oracle), seqgan (--text)")
@@ -220,7 +212,7 @@ def text_bench(args, work: Path) -> int:
         print(f"corpus: {len(lines)} sentences from the docstrings of {sysconfig.get_paths()['stdlib']} -> {corpus}")
     else:
         corpus = Path(args.text)
-    overrides = {"progress": False, "sample_every": 0, **TEXT_CPU, **parse_overrides(args.set)}
+    overrides = {"progress": False, "sample_every": 0, **TEXT_CPU, **parse_sets(args.set)}
     metrics = ["bleu", "self-bleu"]
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -262,7 +254,7 @@ def oracle_bench(args, work: Path) -> int:
     if not (data / "oracle.json").is_file():
         ganforge.get_plugin_manager().registry.get("dataset", "oracle")(data)
     print(f"oracle data: {data} ({time.perf_counter() - t0:.0f}s)")
-    overrides = {"progress": False, "sample_every": 0, **parse_overrides(args.set)}
+    overrides = {"progress": False, "sample_every": 0, **parse_sets(args.set)}
 
     # an untrained generator: the paper's "random" row
     ganforge.train(recipe, data=data, out=work / "random",

@@ -38,14 +38,14 @@ from pathlib import Path
 import torch
 
 import ganforge
-from report import row, write_rows
+from report import parse_sets, row, write_rows
 from ganforge.metrics import EvalContext, inception_score, inception_score_of
 
 
 def overrides_of(args) -> dict:
     return {"model_dim": args.model_dim, "batch_size": args.batch, "audio_length": args.length,
             "max_slices_per_file": 1, "device": args.device, "seed": args.seed, "sample_every": 0,
-            "preview_n": 10, "checkpoint_every": 0, "log_every": 10}
+            "preview_n": 10, "checkpoint_every": 0, "log_every": 10, **parse_sets(args.set)}
 
 
 class Trainer:
@@ -161,6 +161,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=0, help="clips to score (default: as many as the data has)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a smoke test: 20 steps, 40 short clips (figures meaningless)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a recipe option for every run (representation=logfreq, objective=hinge, ...)")
     parser.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = parser.parse_args()
     if args.quick:

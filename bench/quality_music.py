@@ -40,22 +40,12 @@ import ganforge
 from ganforge_music.datasets import make_band
 from ganforge_music.metrics import musegan_metrics, prompt_agreement_of
 from ganforge_music.modality import MusicModality, binarise, music_features
+from report import parse_sets
 
 PROMPTS = ["upbeat rock in E major with driving eighth-note bass, I-IV-V-IV",
            "slow blues in A minor with walking bass, i-iv-i-i",
            "medium pop in C major with arpeggiated piano and strings, I-V-vi-IV",
            "slow ballad in D minor with sustained strings, i-VI-III-VII"]
-
-
-def parse_sets(pairs: list[str]) -> dict:
-    out = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def train(args, data: Path, run: Path) -> dict:

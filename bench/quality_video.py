@@ -42,20 +42,9 @@ from PIL import Image, ImageDraw
 import ganforge
 from judging import fit_classifier, predict
 from quality_demo import Judge
-from report import row, write_rows
+from report import parse_sets, row, write_rows
 
 NONE = "none"
-
-
-def _parse_sets(items: list[str]) -> dict:
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def _pixels(img: Image.Image, size: int) -> torch.Tensor:
@@ -151,7 +140,7 @@ def main(argv=None) -> int:
         train_s = None
         if run is None:
             run = args.keep / "run" if args.keep else tmp / "run"
-            overrides = {"conditional": True, "progress": False, **_parse_sets(args.set)}
+            overrides = {"conditional": True, "progress": False, **parse_sets(args.set)}
             if args.steps:
                 overrides["steps"] = args.steps
             t1 = time.time()

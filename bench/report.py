@@ -26,3 +26,23 @@ def machine() -> str:
 def write_rows(path: str | Path | None, rows: list[dict]) -> None:
     if path:
         Path(path).write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
+
+
+def parse_set(text: str) -> tuple[str, object]:
+    """One ``--set KEY=VALUE`` of a bench (an argparse ``type``): the value as JSON where it
+    reads as JSON (numbers, true/false, lists), else as the string."""
+    import argparse
+
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set takes KEY=VALUE, not {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def parse_sets(items: list[str]) -> dict:
+    """``--set`` strings -> recipe overrides."""
+    return dict(parse_set(item) for item in items)
+

@@ -31,3 +31,19 @@ def test_text2music_trains_on_captions_and_generates_from_prompts(tmp_path, repr
     assert torch.equal(a.samples, b.samples)
     clips = a.audio
     assert len(clips) == 2 and clips[0].shape[0] == 4096
+
+
+def test_text2music_with_the_label_encoder_is_a_class_conditional_specgan(tmp_path):
+    """Labelled clips (class sub-folders) instead of captions: the same recipe and objective."""
+    from ganforge_audio.datasets import make_tones
+
+    data = make_tones(tmp_path / "tones", n=20)
+    out = tmp_path / "run"
+    ganforge.train("text2music", data=data, out=out, overrides={**TINY, "encoder": "label"})
+    logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert all("d_mismatched" in r for r in logs)  # real clips with the nearest other class count as fake
+    pipe = ganforge.load(out)
+    result = pipe.generate(3, seed=0, classes=["organ", "bell", "organ"])
+    assert [r["class"] for r in result.records] == ["organ", "bell", "organ"] and result.audio[0].shape[0] == 4096
+    with pytest.raises(ganforge.GanforgeError, match="trumpet"):
+        pipe.generate(1, classes=["trumpet"])

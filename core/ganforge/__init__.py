@@ -55,6 +55,7 @@ _LAZY = {
     "StreamedSamples": "ganforge.data",
     "fit_square": "ganforge.imaging",
     "ConditionalBatchNorm": "ganforge.layers",
+    "condition_input": "ganforge.layers",
     "write_animation": "ganforge.interpolation",
 }
 

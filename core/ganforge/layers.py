@@ -1,9 +1,28 @@
-"""Network layers more than one plugin's models use. Public as ``ganforge.ConditionalBatchNorm``."""
+"""Network layers more than one plugin's models use. Public as ``ganforge.ConditionalBatchNorm``
+and ``ganforge.condition_input``."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .errors import GanforgeError
+
+
+def condition_input(z: torch.Tensor, cond: torch.Tensor | None, network: str, concat: bool,
+                    asked: str = "classes or prompts") -> tuple[torch.Tensor, torch.Tensor]:
+    """A conditional generator's inputs: ``(z, cond)`` with ``cond`` in z's dtype; where the
+    condition enters by concatenation (``concat``, not conditional batch norm), z is joined by
+    the condition scaled to unit length, as a one-hot label is. An embedding as long as z (64
+    N(0,1) entries against 100) let DCGAN key on the class alone and ignore z: one image per
+    class after 600 steps on shapes (pixel std within a class 0.02; 0.16 normalised)."""
+    if cond is None:
+        raise GanforgeError(f"this {network} generator is conditional: give it {asked}")
+    cond = cond.to(z.dtype)
+    if concat:
+        z = torch.cat([z, F.normalize(cond, dim=1)], dim=1)
+    return z, cond
 
 
 class ConditionalBatchNorm(nn.Module):

@@ -187,3 +187,16 @@ def test_conditional_batch_norm_starts_as_batch_norm_and_then_follows_the_condit
         assert torch.allclose(layer(x, cond), plain, atol=1e-5)  # G and B start at zero
         torch.nn.init.normal_(layer.gain.weight)
         assert not torch.allclose(layer(x, cond), layer(x, -cond))
+
+
+def test_condition_input_joins_a_unit_length_condition_to_z_or_passes_it_on():
+    import torch
+
+    z, cond = torch.randn(4, 6), torch.randn(4, 3, dtype=torch.float64) * 10
+    joined, c = ganforge.condition_input(z, cond, "DCGAN", concat=True)
+    assert joined.shape == (4, 9) and torch.equal(joined[:, :6], z) and c.dtype == z.dtype
+    assert torch.allclose(joined[:, 6:].norm(dim=1), torch.ones(4))  # as long as a one-hot label
+    same, c = ganforge.condition_input(z, cond, "DCGAN", concat=False)  # conditional batch norm takes it
+    assert same is z and torch.allclose(c, cond.float())
+    with pytest.raises(ganforge.GanforgeError, match="this VGAN generator is conditional: give it classes"):
+        ganforge.condition_input(z, None, "VGAN", concat=True, asked="classes (--class)")

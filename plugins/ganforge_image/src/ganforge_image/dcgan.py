@@ -55,7 +55,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import ganforge
@@ -160,14 +159,7 @@ class Generator(ganforge.Generator):
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         if self.cfg.conditional:
-            if cond is None:
-                raise ganforge.GanforgeError("this DCGAN generator is conditional: give it classes or prompts")
-            cond = cond.to(z.dtype)
-            if not self.cbn:
-                # Unit length, as a one-hot label has. An embedding as long as z (64 N(0,1) entries
-                # against 100) let the generator key on the class alone and ignore z: one image per
-                # class after 600 steps on shapes (pixel std within a class 0.02; 0.16 normalised).
-                z = torch.cat([z, F.normalize(cond, dim=1)], dim=1)
+            z, cond = ganforge.condition_input(z, cond, "DCGAN", concat=not self.cbn)
         h = z.reshape(len(z), -1, 1, 1)
         if not self.cbn:
             return self.main(h)

@@ -194,12 +194,7 @@ class Generator(ganforge.Generator):
         """The two streams and their composition: foreground [B, C, T, S, S], mask
         [B, 1, T, S, S], background [B, C, S, S] and video [B, C, T, S, S]."""
         if self.cfg.conditional:
-            if cond is None:
-                raise ganforge.GanforgeError("this VGAN generator is conditional: give it classes (--class)")
-            cond = cond.to(z.dtype)
-            if not self.cbn:
-                # unit length, as a one-hot label has, so the class does not drown z (see the core's DCGAN)
-                z = torch.cat([z, F.normalize(cond, dim=1)], dim=1)
+            z, cond = ganforge.condition_input(z, cond, "VGAN", concat=not self.cbn, asked="classes (--class)")
         h = z.reshape(len(z), -1)
         f = _run(self.foreground, h[:, :, None, None, None], cond)
         b = _run(self.background, h[:, :, None, None], cond)

@@ -78,3 +78,54 @@ def test_bad_input_is_one_line_without_traceback(toy_run, tmp_path):
 def test_python_dash_m_and_version():
     result = cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("ganforge ")
+
+
+EXIT_PLUGIN = '''
+import atexit, sys, threading, time
+from pathlib import Path
+from ganforge import hookimpl
+
+class Teardown:
+    def __init__(self, path):
+        self.path = path
+    def __del__(self):  # runs when the interpreter tears its modules down, not after a quick exit
+        Path(self.path).write_text("torn down")
+
+def shout(argv):
+    import torch  # a command that used torch: the one the quick exit is for
+    out = Path(argv[0])
+    globals()["teardown"] = Teardown(out / "teardown")
+    atexit.register(lambda: (out / "atexit").write_text("ran"))
+    if argv[1:] == ["thread"]:  # still working when the command returns: the process waits for it
+        threading.Thread(target=lambda: (time.sleep(0.3), (out / "thread").write_text("done"))).start()
+    for i in range(20000):  # more than the pipe's buffer: all of it must arrive
+        print(f"line {i}")
+    print("the end", file=sys.stderr, end="")  # no newline: still in the buffer
+    return 3
+
+@hookimpl
+def ganforge_register_commands(register):
+    register("shout", "gf_exit:shout", summary="prints a lot")
+'''
+
+
+def test_the_command_exits_quickly_after_torch_and_loses_nothing(tmp_path):
+    (tmp_path / "gf_exit.py").write_text(EXIT_PLUGIN)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "ganforge", "-p", "gf_exit", "shout", str(tmp_path)],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.splitlines()[-1] == "line 19999" and len(result.stdout.splitlines()) == 20000
+    assert result.stderr == "the end"
+    assert (tmp_path / "atexit").read_text() == "ran"  # exit handlers still run
+    assert not (tmp_path / "teardown").exists()  # the slow module tear-down was skipped
+
+
+def test_a_thread_still_running_gets_the_ordinary_exit(tmp_path):
+    (tmp_path / "gf_exit.py").write_text(EXIT_PLUGIN)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "ganforge", "-p", "gf_exit", "shout", str(tmp_path), "thread"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 3, result.stderr
+    assert (tmp_path / "thread").read_text() == "done"
+    assert (tmp_path / "atexit").read_text() == "ran"

@@ -35,6 +35,27 @@ def test_few_steps_with_every_objective(objective, shapes16, tmp_path, tiny):
     assert (tmp_path / "run" / "samples" / f"step_{steps:07d}.png").is_file()  # the final preview
 
 
+def test_the_cpu_fast_options_train_and_match_float32(shapes16, tmp_path, tiny):
+    """channels_last=true amp=bf16 (docs/benchmarks.md): NHWC weights, bf16 convolutions
+    inside the step, float32 weights and samples out, and the same losses to bf16's
+    precision as the float32 run from the same seed."""
+    fast = ganforge.train("dcgan", data=shapes16, out=tmp_path / "fast", steps=3,
+                          overrides={**tiny, "channels_last": True, "amp": "bf16", "conditional": True})
+    plain = ganforge.train("dcgan", data=shapes16, out=tmp_path / "plain", steps=3,
+                           overrides={**tiny, "conditional": True})
+    convs = [m for m in fast.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
+    assert all(p.dtype == torch.float32 for p in fast.generator.parameters())
+    a, b = read_log(tmp_path / "fast"), read_log(tmp_path / "plain")
+    assert [r["d_loss"] for r in a] != [r["d_loss"] for r in b]  # bf16 arithmetic did run
+    for ra, rb in zip(a, b):
+        assert abs(ra["d_loss"] - rb["d_loss"]) < 0.05 * abs(rb["d_loss"]) + 0.02
+        assert abs(ra["g_loss"] - rb["g_loss"]) < 0.05 * abs(rb["g_loss"]) + 0.02
+    images = ganforge.load(tmp_path / "fast").generate(n=8, seed=0, classes=["circle"]).samples
+    assert images.dtype == torch.float32 and images.shape == (8, 3, 16, 16)
+    assert torch.isfinite(images).all() and images.abs().max() <= 1
+
+
 def test_wgan_presets_follow_the_papers(shapes16, tmp_path, tiny):
     wgan = ganforge.train("dcgan", data=shapes16, out=tmp_path / "a", steps=1, overrides={**tiny, "objective": "wgan"})
     assert (wgan.config["optimizer"], wgan.config["lr_d"], wgan.config["n_critic"]) == ("rmsprop", 5e-5, 5)

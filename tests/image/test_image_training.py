@@ -42,7 +42,7 @@ def test_the_cpu_fast_options_train_and_match_float32(shapes16, tmp_path, tiny):
     fast = ganforge.train("dcgan", data=shapes16, out=tmp_path / "fast", steps=3,
                           overrides={**tiny, "channels_last": True, "amp": "bf16", "conditional": True})
     ganforge.train("dcgan", data=shapes16, out=tmp_path / "plain", steps=3,
-                           overrides={**tiny, "conditional": True})
+                   overrides={**tiny, "conditional": True})
     convs = [m for m in fast.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
     assert convs and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
     assert all(p.dtype == torch.float32 for p in fast.generator.parameters())

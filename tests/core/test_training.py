@@ -259,8 +259,14 @@ def test_resume_applies_a_changed_learning_rate(ring, tmp_path):
 
 
 def test_bf16_autocast_trains_on_cpu(ring, tmp_path):
-    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=2, overrides={**TINY, "amp": "bf16"})
-    assert run.step == 2 and all(p.dtype == torch.float32 for p in run.generator.parameters())
+    run = ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=4,
+                         overrides={**TINY, "amp": "bf16", "objective": "hinge"})
+    assert run.step == 4 and all(p.dtype == torch.float32 for p in run.generator.parameters())
+    # the scores leave the discriminator in float32, so the losses are float32 too: a bf16 loss
+    # would be one of bf16's 128 values per octave (the log rounds to 6 decimals)
+    logs = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    off_grid = [abs(torch.tensor(r[k]).bfloat16().item() - r[k]) for r in logs for k in ("d_loss", "g_loss")]
+    assert max(off_grid) > 1e-5
     assert torch.isfinite(ganforge.load(tmp_path / "run").generate(n=4, seed=0).samples).all()
 
 

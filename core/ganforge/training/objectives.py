@@ -90,12 +90,13 @@ class Step:
         return x
 
     def D(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """Discriminator scores of (augmented) ``x``, flattened to shape [B]; conditioned
-        on ``cond_d`` unless another condition embedding is given."""
+        """Discriminator scores of (augmented) ``x``, flattened to shape [B], in float32;
+        conditioned on ``cond_d`` unless another condition embedding is given."""
         cond = self.cond_d if cond is None else cond
         if self.augment is not None:
             x = self.augment(x)
         out = self.discriminator(x) if cond is None else self.discriminator(x, cond[: len(x)])
+        out = out.float()  # under bf16/fp16 autocast the losses and their means are computed in float32
         return out.reshape(len(x), -1).mean(1) if out.dim() > 1 else out
 
     def D_real(self, x: torch.Tensor | None = None) -> torch.Tensor:

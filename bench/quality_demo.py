@@ -4,7 +4,9 @@ A small CNN (the "judge") is trained on real shapes data made with a different s
 from the demo's, and its held-out accuracy is reported. Then the demo runs (or an
 existing run is loaded), 50 images per class are generated with
 ``ganforge.load(run).generate(n, classes=[c])``, and the judge says which shape each
-image shows: the per-class accuracy and their mean are printed.
+image shows: the per-class accuracy and their mean are printed. Beside them, each class's
+variety: over how many of the data's 10 (shape colour, background) pairs its samples
+spread (a perplexity; the real data's is printed as the ceiling).
 
     python bench/quality_demo.py                       # runs `ganforge demo` in a temporary folder
     python bench/quality_demo.py --run runs/demo/run   # judges an existing run
@@ -20,6 +22,7 @@ import json
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -80,18 +83,48 @@ def train_judge(data: Path, classes: list[str], size: int, epochs: int = 5, seed
     return fit_classifier(lambda: Judge(len(classes)), x, y, epochs, augment=turned)
 
 
+def colour_pairs(x: torch.Tensor) -> list[tuple[str, str]]:
+    """(shape colour, background) of bold-shapes images [N, 3, H, W] in [-1, 1]: the
+    nearest palette colour to the median of the centre and of the border."""
+    from ganforge_image.datasets import BOLD_PALETTE, COLOURS
+
+    names, backgrounds = BOLD_PALETTE
+    palette = torch.tensor([COLOURS[c] for c in names], dtype=torch.float32) / 127.5 - 1
+    grounds = torch.tensor([COLOURS[c] for c in backgrounds], dtype=torch.float32) / 127.5 - 1
+    h = x.shape[-1]
+    border = torch.cat([x[:, :, 0, :], x[:, :, -1, :], x[:, :, :, 0], x[:, :, :, -1]], dim=2).median(dim=2).values
+    centre = x[:, :, h // 2 - 2:h // 2 + 2, h // 2 - 2:h // 2 + 2].flatten(2).median(dim=2).values
+    fg, bg = torch.cdist(centre, palette).argmin(1), torch.cdist(border, grounds).argmin(1)
+    return [(names[a], backgrounds[b]) for a, b in zip(fg.tolist(), bg.tolist())]
+
+
+def variety(pairs: list) -> float:
+    """Perplexity of the (colour, background) pairs: how many of the 10 a class's samples
+    spread over evenly (1: every sample alike; 10: all pairs, equally often)."""
+    counts = torch.tensor(list(Counter(pairs).values()), dtype=torch.float64)
+    p = counts / counts.sum()
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
 @torch.no_grad()
-def judge_run(run: Path, judge: nn.Module, classes: list[str], size: int, n: int = 50, seed: int = 1000) -> dict:
-    """Per-class accuracy of ``n`` samples per class of a trained run."""
+def judge_run(run: Path, judge: nn.Module, classes: list[str], size: int, n: int = 50,
+              seed: int = 1000) -> tuple[dict, dict]:
+    """Per-class accuracy of ``n`` samples per class of a trained run, and their variety."""
     pipe = ganforge.load(run)
-    out = {}
+    accuracy, spread = {}, {}
     for c in classes:
         images = pipe.generate(n, seed=seed, classes=[c] * n).images
         if images[0].size != (size, size):
             images = [im.resize((size, size), Image.BILINEAR) for im in images]
-        pred = judge(to_tensor(images)).argmax(1)
-        out[c] = (pred == classes.index(c)).float().mean().item()
-    return out
+        x = to_tensor(images)
+        accuracy[c] = (judge(x).argmax(1) == classes.index(c)).float().mean().item()
+        spread[c] = variety(colour_pairs(x))
+    return accuracy, spread
+
+
+def real_variety(data: Path, classes: list[str], size: int) -> dict:
+    x, y = _load_folder(data, classes, size)
+    return {c: variety(colour_pairs(x[y == i])) for i, c in enumerate(classes)}
 
 
 def main(argv=None) -> int:
@@ -118,6 +151,7 @@ def main(argv=None) -> int:
         real = make_shapes(tmp / "judge_data", **{**DATA_OPTIONS, "n": 2000, "seed": 12345})
         judge, acc = train_judge(real, classes, size)
         print(f"judge: held-out accuracy {acc:.3f} on real shapes ({time.time() - t0:.0f}s)")
+        real_spread = real_variety(real, classes, size)
 
         run = args.run
         if run is None:
@@ -128,16 +162,21 @@ def main(argv=None) -> int:
             shapes_demo(out, quick=args.quick)
             print(f"demo: {time.time() - t1:.0f}s")
             run = out / "run"
-        scores = judge_run(run, judge, classes, size, n=args.n)
+        scores, spread = judge_run(run, judge, classes, size, n=args.n)
     mean = sum(scores.values()) / len(scores)
-    print("class accuracy of the demo's samples (judged):")
+    mean_spread, mean_real = (sum(v.values()) / len(v) for v in (spread, real_spread))
+    print("class accuracy of the demo's samples (judged), and their variety: the perplexity of their")
+    print("(colour, background) pairs, of 10 (1: all alike); real data beside it:")
     for c, a in scores.items():
-        print(f"  {c:10s} {a:.2f}")
-    print(f"  {'mean':10s} {mean:.3f}")
-    print(json.dumps({"judge_accuracy": acc, "class_accuracy": scores, "mean": mean}))
+        print(f"  {c:10s} {a:.2f}   variety {spread[c]:5.2f}  (real {real_spread[c]:5.2f})")
+    print(f"  {'mean':10s} {mean:.3f}  variety {mean_spread:5.2f}  (real {mean_real:5.2f})")
+    print(json.dumps({"judge_accuracy": acc, "class_accuracy": scores, "mean": mean,
+                      "variety": spread, "variety_mean": mean_spread, "real_variety_mean": mean_real}))
+    how = "ganforge demo --quick" if args.quick else "ganforge demo"
     write_rows(args.json, [row("image: demo", "class accuracy, 50 per class (judge CNN)", f"{mean:.3f}",
-                               f"judge on real: {acc:.3f}; bar 0.9",
-                               "ganforge demo --quick" if args.quick else "ganforge demo, 2,400 steps")])
+                               f"judge on real: {acc:.3f}; bar 0.9", how),
+                           row("image: demo", "variety: (colour, background) perplexity per class, of 10",
+                               f"{mean_spread:.2f}", f"real: {mean_real:.2f}", how)])
     if args.min_accuracy is not None and mean < args.min_accuracy:
         print(f"below the bar of {args.min_accuracy}", file=sys.stderr)
         return 1

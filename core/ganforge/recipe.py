@@ -51,6 +51,8 @@ COMMON_OPTIONS: dict[str, tuple[object, str]] = {
     "r2_gamma": (0.0, "R2 penalty gamma on generated data (0 disables)"),
     "d_reg_interval": (16, "apply the discriminator's regularisers (R1, R2) lazily every N discriminator steps"),
     "grad_clip": (0.0, "clip gradient norm of both networks (0 disables)"),
+    "mode_seeking": (0.0, "weight of the mode-seeking term (MSGAN): the generator is pushed to make samples of one "
+                          "class differ as their latents do, against intra-class collapse (0: off)"),
     "ema_beta": (0.999, "generator EMA decay used for sampling (0 disables)"),
     "ema_rampup": (0.05, "EMA half-life is at most this fraction of the steps so far (StyleGAN2's ramp-up; 0: off)"),
     "augment": ("none", "differentiable augmentation of every discriminator input (a registered augmentation, or none)"),

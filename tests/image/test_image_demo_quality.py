@@ -168,15 +168,32 @@ def test_quick_demo_writes_a_grid_with_a_row_per_class(tmp_path):
     assert (config["preset"], config["g_cond"], config["d_norm"]) == ("small-data", "cbn", "layer")
 
 
+def _quality_demo():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import quality_demo
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return quality_demo
+
+
+def test_variety_reads_colour_and_background_of_bold_shapes(tmp_path):
+    """The bench's variety measure: real bold shapes spread over the palette's pairs; a
+    batch of one image repeated has variety 1."""
+    quality_demo = _quality_demo()
+    data = make_shapes(tmp_path / "b", n=200, size=32, seed=3, style="bold")
+    rows = [json.loads(line) for line in (data / "metadata.jsonl").read_text().splitlines()]
+    x = quality_demo.to_tensor([Image.open(data / r["file_name"]) for r in rows])
+    assert quality_demo.colour_pairs(x) == [(r["colour"], r["background"]) for r in rows]
+    assert quality_demo.variety(quality_demo.colour_pairs(x)) > 8  # 10 pairs, about evenly
+    assert quality_demo.variety(quality_demo.colour_pairs(x[:1].repeat(20, 1, 1, 1))) == 1.0
+
+
 # ------------------------------------------------------------------ the judged quality (slow)
 
 @pytest.mark.slow
 def test_demo_draws_the_class_asked(tmp_path):
     """The full demo, judged by a CNN trained on real shapes: mean class accuracy >= 0.9
     (about 4-5 minutes on 2 CPU cores)."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import quality_demo
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    quality_demo = _quality_demo()
     assert quality_demo.main(["--out", str(tmp_path / "demo"), "--min-accuracy", "0.9"]) == 0

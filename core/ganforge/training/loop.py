@@ -32,7 +32,7 @@ from ..plugins import get_plugin_manager
 from ..runlock import LOCK_FILE, RunLock
 from . import distributed
 from .ema import ema_beta, recalibrate_batch_norm, update_ema
-from .objectives import Step
+from .objectives import Step, mode_seeking_loss
 from .support import (DataStream, Progress, apply_optimizer_settings, format_time, make_optimizer, rng_state,
                       set_rng_state)
 
@@ -381,6 +381,10 @@ class Run:
             self.discriminator.requires_grad_(False)  # the generator update needs no D gradients
             with self._autocast():
                 loss, extra = objective.generator_loss(s)
+                weight = float(config.get("mode_seeking", 0))
+                if weight > 0:
+                    ms = mode_seeking_loss(s)
+                    loss, extra = loss + weight * ms, {**extra, "ms": ms.detach()}
             self._update(loss, self.opt_g)
             logs.update(g_loss=loss.detach(), **extra)
             self._regularize("generator", self.step + 1, s, logs)

@@ -60,6 +60,9 @@ class Step:
     shared_fake: dict | None = None
     #: the generator's other outputs of the latest ``fake()`` batch (``Generator.forward_with_extras``)
     fake_extras: dict = field(default_factory=dict)
+    #: the latest ``fake()`` batch and the latents it came from (for the mode-seeking term)
+    last_fake: torch.Tensor | None = None
+    last_latents: torch.Tensor | None = None
 
     @property
     def real(self) -> torch.Tensor:
@@ -74,9 +77,9 @@ class Step:
         n = n or len(self.real)
         shared = self.shared_fake
         if shared is not None and "fake" in shared:
-            x, extras = shared.pop("fake")
+            x, extras, z = shared.pop("fake")
             if len(x) == n:
-                self.fake_extras = extras
+                self.fake_extras, self.last_fake, self.last_latents = extras, x, z
                 return x
         z = self.latents(n)
         cond = None if self.cond is None else self.cond[:n]
@@ -86,7 +89,8 @@ class Step:
         else:
             x, self.fake_extras = (self.generator(z) if cond is None else self.generator(z, cond)), {}
         if shared is not None and shared.pop("keep", False) and x.requires_grad:
-            shared["fake"] = (x, self.fake_extras)
+            shared["fake"] = (x, self.fake_extras, z)
+        self.last_fake, self.last_latents = x, z
         return x
 
     def D(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -229,6 +233,30 @@ def r2_penalty(s: Step) -> tuple[torch.Tensor, dict]:
         fake = s.fake()
     penalty = _grad_penalty(s, fake, real=False)
     return penalty * (float(s.config["r2_gamma"]) / 2), {"r2": penalty.detach()}
+
+
+def mode_seeking_loss(s: Step) -> torch.Tensor:
+    """Mode seeking (Mao et al. 2019, MSGAN): ``1 / (mean |x_i - x_j| / mean |z_i - z_j| + eps)``
+    over pairs of the generator update's fake samples that share a condition (all pairs
+    when unconditional). Small when samples differ as much as their latents do; large
+    when the generator draws every sample of a class alike, the intra-class collapse of
+    conditional GANs. The pairs come from the batch itself (no extra generator pass); a
+    batch whose conditions are all different (captions) has none, and the term is 0."""
+    x, z = s.last_fake, s.last_latents
+    if x is None or z is None or not x.is_floating_point():
+        return torch.zeros((), device=s.real.device)
+    x, z = x.reshape(len(x), -1).float(), z.reshape(len(z), -1).float()
+    if s.cond_d is None:
+        same = torch.ones(len(x), len(x), dtype=torch.bool, device=x.device)
+    else:
+        groups = torch.unique(s.cond_d[: len(x)].reshape(len(x), -1), dim=0, return_inverse=True)[1]
+        same = groups[:, None] == groups[None, :]
+    same = same.triu(1)
+    if not bool(same.any()):
+        return torch.zeros((), device=x.device)
+    dx = torch.cdist(x, x, p=1)[same].mean() / x.shape[1]
+    dz = torch.cdist(z, z, p=1)[same].mean() / z.shape[1]
+    return 1.0 / (dx / dz + 1e-5)
 
 
 def gradient_penalty(s: Step, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """The demo draws shapes a person recognises (issue 10): the bold shapes, the dcgan
-recipe's small-data preset (conditional batch norm, layer-norm critic, minibatch std,
-spectral norm options), the per-class preview grid, and (slow) the judged quality."""
+recipe's small-data preset (conditional batch norm, layer-norm critic, mode seeking;
+minibatch std and spectral norm options), the per-class preview grid, and (slow) the judged quality."""
 
 import json
 import sys
@@ -105,10 +105,10 @@ def test_small_data_preset_and_paper_default():
     from ganforge_image.recipes import DCGAN
 
     paper = resolve("dcgan", DCGAN, {})
-    assert (paper["preset"], paper["g_cond"], paper["d_norm"], paper["objective"]) == \
-        ("paper", "concat", "batch", "non-saturating")
+    assert (paper["preset"], paper["g_cond"], paper["d_norm"], paper["objective"], paper["mode_seeking"]) == \
+        ("paper", "concat", "batch", "non-saturating", 0.0)
     small = resolve("dcgan", DCGAN, {"preset": "small-data"})
-    assert (small["g_cond"], small["d_norm"]) == ("cbn", "layer")
+    assert (small["g_cond"], small["d_norm"], small["mode_seeking"]) == ("cbn", "layer", 0.3)
     mine = resolve("dcgan", DCGAN, {"preset": "small-data", "d_norm": "spectral"})
     assert mine["d_norm"] == "spectral"  # what the user sets wins over the preset
 
@@ -165,7 +165,10 @@ def test_quick_demo_writes_a_grid_with_a_row_per_class(tmp_path):
     made = json.loads((tmp_path / "demo" / "data" / "shapes" / "shapes.json").read_text())
     assert made["style"] == "bold"
     config = json.loads((tmp_path / "demo" / "run" / "ganforge.json").read_text())["config"]
-    assert (config["preset"], config["g_cond"], config["d_norm"]) == ("small-data", "cbn", "layer")
+    assert (config["preset"], config["g_cond"], config["d_norm"], config["mode_seeking"]) == \
+        ("small-data", "cbn", "layer", 0.3)
+    log = [json.loads(line) for line in (tmp_path / "demo" / "run" / "log.jsonl").read_text().splitlines()]
+    assert all(r["ms"] > 0 for r in log if "g_loss" in r)  # the mode-seeking term is trained
 
 
 def _quality_demo():

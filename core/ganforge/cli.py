@@ -583,7 +583,7 @@ def run() -> None:
     generation command waited for it. When nothing else is running, the exit handlers run
     (log handlers flush, data workers stop, temporary folders go), the standard streams are
     flushed, and the process ends without that tear-down. Files are all closed by then."""
-    code = main()
+    code = int(main() or 0)
     if "torch" in sys.modules and threading.active_count() == 1:
         import atexit
 

@@ -70,3 +70,9 @@ def test_training_with_mode_seeking_logs_it(ring, tmp_path, critics):  # noqa: F
     plain_dir = tmp_path / "plain"
     ganforge.train("toy-ring", data=ring, out=plain_dir, steps=1, overrides={**TINY, "n_critic": critics})
     assert "ms" not in json.loads((plain_dir / "log.jsonl").read_text().splitlines()[0])
+
+
+def test_a_negative_weight_is_a_one_line_error(ring, tmp_path):  # noqa: F811
+    with pytest.raises(ganforge.GanforgeError, match="'mode_seeking' must be 0 .off. or more, got -1"):
+        ganforge.train("toy-ring", data=ring, out=tmp_path / "run", steps=1, overrides={**TINY, "mode_seeking": -1})
+    assert not (tmp_path / "run").exists()  # a refused start leaves nothing behind

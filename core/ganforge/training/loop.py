@@ -76,6 +76,8 @@ class Run:
         if self.world > 1:
             distributed.setup(self.device)
         self._check_amp()
+        if float(self.config.get("mode_seeking", 0)) < 0:
+            raise GanforgeError(f"option 'mode_seeking' must be 0 (off) or more, got {self.config['mode_seeking']}")
         if self.device.type == "cuda":  # cuDNN picks non-deterministic kernels unless told not to
             torch.backends.cudnn.deterministic = bool(self.config["deterministic"])
             torch.backends.cudnn.benchmark = False

@@ -76,7 +76,14 @@ def networks(cfg: dict):
     for _ in range(cfg["d_layers"]):
         d += [Maxout(d_width, cfg["d_hidden"], pieces)] if pieces else [nn.Linear(d_width, cfg["d_hidden"]), nn.LeakyReLU(0.2)]
         d_width = cfg["d_hidden"]
-    return nn.Sequential(*g, nn.Linear(g_width, 2)), nn.Sequential(*d, nn.Linear(d_width, 1))
+    G, D = nn.Sequential(*g, nn.Linear(g_width, 2)), nn.Sequential(*d, nn.Linear(d_width, 1))
+    if cfg["init_std"] > 0:  # PacGAN's initialisation: weights N(0, init_std), biases 0
+        for m in [*G.modules(), *D.modules()]:
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, cfg["init_std"])
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+    return G, D
 
 
 def cosine_factor(cfg: dict, step: int) -> tuple[float, float]:

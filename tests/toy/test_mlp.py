@@ -51,3 +51,15 @@ def test_batch_norm_generator_refuses_a_batch_of_one_in_training_only():
     with pytest.raises(GanforgeError, match="batches of 2 or more"):
         G(torch.randn(1, 2))
     assert G.eval()(torch.randn(1, 2)).shape == (1, 2)
+
+
+def test_pacgan_initialisation_draws_weights_with_std_0_02_and_zero_biases():
+    cfg = MLPConfig(pack=4)
+    D = Discriminator(cfg)
+    first = D.net[0].linear  # 8 inputs: PyTorch's default would draw them with std ~0.2
+    assert abs(first.weight.std().item() - 0.02) < 0.002
+    assert torch.count_nonzero(first.bias) == 0
+    out = Generator(cfg).net[-1]
+    assert abs(out.weight.std().item() - 0.02) < 0.004 and torch.count_nonzero(out.bias) == 0
+    default = Discriminator(MLPConfig(pack=4, init_std=0)).net[0].linear
+    assert default.weight.std().item() > 0.1 and torch.count_nonzero(default.bias) > 0

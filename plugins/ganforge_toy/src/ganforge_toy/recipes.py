@@ -11,16 +11,17 @@ _OPTIONS = {
     "d_maxout": "maxout pieces per discriminator unit (PacGAN: 5); 0 for LeakyReLU(0.2)",
     "nz": "latent size",
     "pack": "PacGAN packing degree (1 = plain GAN)",
+    "init_std": "linear weights drawn from N(0, init_std), biases 0 (PacGAN: 0.02); 0 keeps PyTorch's default",
 }
 
-# PacGAN's networks and batch (its code: Adam 1e-4, beta1 0.8, 400 epochs of 100,000
+# PacGAN's networks, initialisation and batch (its code: Adam 1e-4, beta1 0.8, 400 epochs of 100,000
 # points = 400,000 steps, no EMA). 400,000 steps is hours a run on a CPU; 10x the learning
 # rate on a cosine decay to 1% and an EMA of the generator reach the paper's quality in
 # 12,000 (docs/benchmarks.md). The paper's own settings: --set lr_g=1e-4 --set lr_d=1e-4
 # --set schedule=constant --set ema_beta=0 --steps 400000.
 _DEFAULTS = {
     "hidden": 400, "layers": 4, "g_norm": "batch", "d_hidden": 200, "d_layers": 3, "d_maxout": 5,
-    "nz": 2, "pack": 1,
+    "nz": 2, "pack": 1, "init_std": 0.02,
     "steps": 12000, "batch_size": 100, "lr_g": 1e-3, "lr_d": 1e-3,
     "betas_g": [0.8, 0.999], "betas_d": [0.8, 0.999],
     "schedule": "cosine", "lr_end_ratio": 0.01, "beta2_end": 0.999, "ema_beta": 0.999,

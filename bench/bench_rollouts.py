@@ -3,6 +3,7 @@ loop, tokens drawn by the full softmax and cumulative sum) against now (batched 
 ``Sampler``), in this process, alternating.
 
     python bench/bench_rollouts.py [--threads 1] [--repeats 3] [--whole-steps 4]
+    python bench/bench_rollouts.py --device cuda      # the same on a GPU
 
 Part 1, the generator step alone:
 The networks have the preset's sizes (the oracle corpus: 5000 words + 4 special tokens,
@@ -40,7 +41,7 @@ from ganforge_text.generator import Generator, LSTMGeneratorConfig
 from ganforge_text.recipes import SEQGAN_ORACLE_SMALL
 
 
-def networks():
+def networks(device="cpu"):
     o = SEQGAN_ORACLE_SMALL.defaults
     V, T = o["max_vocab"] + 4, o["max_len"]
     torch.manual_seed(0)
@@ -49,12 +50,12 @@ def networks():
     D = Discriminator(CNNDiscriminatorConfig(vocab_size=V, seq_len=T, d_emb_dim=o["d_emb_dim"],
                                              d_filter_sizes=o["d_filter_sizes"], d_num_filters=o["d_num_filters"],
                                              d_dropout=o["d_dropout"]))
-    return G, D, o
+    return G.to(device), D.to(device), o
 
 
 def one_step(G, D, o, rewards_fn, seed):
     objective = objectives.PolicyGradient(o)
-    s = SimpleNamespace(generator=G, discriminator=D, real=torch.zeros(o["batch_size"], 1, dtype=torch.long))
+    s = SimpleNamespace(generator=G, discriminator=D, real=torch.zeros(o["batch_size"], 1, dtype=torch.long, device=G.out.weight.device))
     captured = {}
 
     def recording(*args, **kwargs):
@@ -68,6 +69,8 @@ def one_step(G, D, o, rewards_fn, seed):
         loss, _ = objective.generator_loss(s)
         G.zero_grad(set_to_none=True)
         loss.backward()
+        if loss.is_cuda:
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
     finally:
         objectives.rollout_rewards = saved
@@ -97,14 +100,14 @@ class StepClock:
         self.ends.append(time.perf_counter())
 
 
-def whole_step(data: Path, out: Path, steps: int) -> list[float]:
+def whole_step(data: Path, out: Path, steps: int, device: str) -> list[float]:
     """Seconds per adversarial step of ``seqgan-oracle-small`` (all but the first step)."""
     clock = StepClock()
     ganforge.add_plugin(clock, name="bench-step-clock")
     try:
         ganforge.train("seqgan-oracle-small", data=data, out=out,
                        overrides={"mle_steps": 0, "d_pretrain_steps": 0, "steps": steps, "progress": False,
-                                  "sample_every": 0, "checkpoint_every": 0, "seed": 0})
+                                  "sample_every": 0, "checkpoint_every": 0, "seed": 0, "device": device})
     finally:
         ganforge.remove_plugin("bench-step-clock")
     return [b - a for a, b in zip(clock.ends, clock.ends[1:])]
@@ -119,9 +122,10 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--whole-steps", type=int, default=4, help="adversarial steps per training run (0: skip part 2)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    G, D, o = networks()
+    G, D, o = networks(args.device)
     fns = {"old (per-prefix loop)": objectives.rollout_rewards_reference, "new (batched)": objectives.rollout_rewards}
     times = {k: [] for k in fns}
     for rep in range(args.repeats):
@@ -138,7 +142,7 @@ def main():
         print(f"{k:22s} {v:7.3f} s per adversarial generator step (median of {args.repeats}; {args.threads} thread(s))")
     old, new = med.values()
     print(f"speed-up {old / new:.2f}x  (batch {o['batch_size']}, {o['rollouts']} rollouts, "
-          f"T {o['max_len']}, V {G.cfg.vocab_size}; torch {torch.__version__})")
+          f"T {o['max_len']}, V {G.cfg.vocab_size}; {args.device}; torch {torch.__version__})")
     if args.whole_steps < 2:
         return
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,7 +152,7 @@ def main():
         for rep in range(args.repeats):
             for name in whole:  # alternate
                 with before() if name == "before" else contextlib.nullcontext():
-                    whole[name] += whole_step(data, Path(tmp) / f"{name}{rep}", args.whole_steps)
+                    whole[name] += whole_step(data, Path(tmp) / f"{name}{rep}", args.whole_steps, args.device)
         for name, v in whole.items():
             print(f"whole adversarial step, {name:6s} {spread(v)} (n_critic {o['n_critic']})")
         ratio = statistics.median(whole["before"]) / statistics.median(whole["now"])

@@ -8,14 +8,15 @@ captured and the percentage of high-quality points (within 3 std of a mode).
 Beside each figure: the PacGAN paper's numbers (Lin et al. 2018, table 2) and, unless
 ``--no-baseline``, the same MLP GAN written in plain PyTorch (same widths, loss, Adam
 settings, batch and steps) trained and scored in this process, with the ratio of the two
-wall times. The default is the recipes' 3000 steps (about a minute per run on one CPU
-thread); the paper trains far longer. Short runs have not yet pulled their points onto the
-modes: at 1000 steps most points are outside 3 std (a few % high quality) and the mode
-count is luck; at 5000 steps the ring reaches 8 modes and ~90 % high quality.
+wall times. The default is the recipes' 48,000 steps (8-15 minutes a run on one CPU
+thread); the paper trains 400,000. Short runs have not yet pulled their points onto the
+modes: at 2,000 steps most points are outside 3 std (a few % high quality) and the mode
+count is luck; on the ring, 12,000 steps give ~87 % high quality and 48,000 about 97 %.
 
     python bench/bench_modes.py                                   # ring and grid, 5 seeds
     python bench/bench_modes.py --seeds 2 --steps 1000 --no-baseline   # a quick check
     python bench/bench_modes.py --datasets ring --pack 4          # PacGAN4
+    python bench/bench_modes.py --datasets ring --seeds 2 --first-seed 3   # seeds 3 and 4 only
 """
 
 from __future__ import annotations
@@ -203,7 +204,9 @@ def summarise(name: str, rows: list[dict], args) -> list[dict]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--seeds", type=int, default=5, help="how many seeds (default 5)")
+    p.add_argument("--first-seed", dest="first_seed", type=int, default=0,
+                   help="seeds FIRST..FIRST+N-1, to spread a benchmark over processes (default 0)")
     p.add_argument("--steps", type=int, default=None, help="generator steps per run (default: the recipe's)")
     p.add_argument("--pack", type=int, default=1, help="PacGAN packing degree (1: plain GAN, 4: PacGAN4)")
     p.add_argument("--set", action="append", type=parse_set, default=[], metavar="KEY=VALUE",
@@ -228,11 +231,11 @@ def main(argv=None) -> int:
         work = Path(args.out) if args.out else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         overrides = {"pack": args.pack, "progress": False, "device": args.device, **dict(args.set)}
-        jobs = []
+        jobs, seeds = [], range(args.first_seed, args.first_seed + args.seeds)
         for name in args.datasets:
             ganforge.get_registry().get("dataset", name)(work / f"data-{name}")  # what `ganforge data NAME` runs
             jobs += [{"dataset": name, "seed": seed, "work": str(work), "steps": args.steps, "overrides": overrides,
-                      "n": args.n, "baseline": args.baseline, "threads": args.threads} for seed in range(args.seeds)]
+                      "n": args.n, "baseline": args.baseline, "threads": args.threads} for seed in seeds]
         results = []
         if args.jobs > 1:
             with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:

@@ -52,6 +52,13 @@ def wait_for_images(page, n):
     page.wait_for_function(f"document.querySelectorAll('#gallery img').length === {n}", timeout=TIMEOUT)
 
 
+def note_after_generating(page):
+    """The note's text once Gradio has taken its "processing" overlay off it (the gallery
+    can show the images a moment before that)."""
+    page.wait_for_function("!document.querySelector('#note').innerText.includes('processing')", timeout=TIMEOUT)
+    return page.inner_text("#note").strip()
+
+
 def test_a_prompt_makes_n_images_and_one_downloads_with_its_metadata(browser, server, tmp_path):
     url, _ = server
     start = time.perf_counter()
@@ -60,7 +67,7 @@ def test_a_prompt_makes_n_images_and_one_downloads_with_its_metadata(browser, se
     page.wait_for_selector("#gallery img")
     first_image = time.perf_counter() - start
     wait_for_images(page, 5)
-    assert page.inner_text("#note").strip().startswith("5 images in")
+    assert note_after_generating(page).startswith("5 images in")
     links = page.locator("#downloads a[download]")
     assert links.count() == 6  # one ZIP per sample and all of them
     with page.expect_download() as download:
@@ -84,7 +91,7 @@ def test_two_pages_asking_at_once_are_both_answered(browser, server):
         ask(page, PROMPT, 10 + seed, 3)
     for page in pages:
         wait_for_images(page, 3)
-        assert page.inner_text("#note").strip().startswith("3 images in")
+        assert note_after_generating(page).startswith("3 images in")
         page.close()
 
 

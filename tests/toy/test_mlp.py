@@ -63,3 +63,8 @@ def test_pacgan_initialisation_draws_weights_with_std_0_02_and_zero_biases():
     assert abs(out.weight.std().item() - 0.02) < 0.004 and torch.count_nonzero(out.bias) == 0
     default = Discriminator(MLPConfig(pack=4, init_std=0)).net[0].linear
     assert default.weight.std().item() > 0.1 and torch.count_nonzero(default.bias) > 0
+
+
+def test_a_negative_init_std_is_an_error():
+    with pytest.raises(GanforgeError, match="init_std must be 0"):
+        Discriminator(MLPConfig(init_std=-0.02))

@@ -47,7 +47,9 @@ def init_linear_layers(module: nn.Module, std: float) -> None:
     """PacGAN's initialisation: every linear weight from N(0, std), every bias 0. PyTorch's
     default draws a 2-input layer's weights with std 0.41, twenty times PacGAN's; on the
     grid the plain GAN found fewer modes with it (docs/benchmarks.md)."""
-    if std <= 0:
+    if std < 0:
+        raise ganforge.GanforgeError(f"init_std must be 0 (PyTorch's initialisation) or positive, not {std}")
+    if std == 0:
         return
     for m in module.modules():
         if isinstance(m, nn.Linear):

@@ -81,14 +81,14 @@ def class_shares(probs: torch.Tensor, names: list[str]) -> str:
     return " ".join(f"{name} {c / len(probs):.0%}" for name, c in zip(names, counts))
 
 
-def spectral_distances(mag: torch.Tensor, wave: torch.Tensor) -> tuple[float, float]:
+def spectral_distances(mag: torch.Tensor, wave: torch.Tensor, grid: str, sample_rate: int) -> tuple[float, float]:
     """Spectral convergence ||S(w)| - M|_F / ||M||_F and log-spectral distance (dB, RMS over
     bins, mean over frames and clips; both magnitudes floored 80 dB below the clip's
     loudest bin, so silence does not count as huge dB errors) of waveforms ``wave``
-    against magnitudes ``mag``."""
+    against magnitudes ``mag`` on the spectrogram grid ``grid`` (spectrogram or logfreq)."""
     from ganforge_audio import spectral
 
-    got = spectral.magnitude(wave)
+    got = spectral.grid_magnitude(wave, grid, sample_rate)
     sc = (torch.linalg.norm((got - mag).flatten(1), dim=1) / torch.linalg.norm(mag.flatten(1), dim=1).clamp_min(1e-9))
     floor = mag.flatten(1).amax(1).clamp_min(1e-9)[:, None, None, None] * 1e-4
     diff = 20 * torch.log10(got.clamp_min(floor) / mag.clamp_min(floor))
@@ -109,14 +109,18 @@ def griffin_lim_sweep(pipe, ctx: EvalContext, iters: list[int], n: int, seed: in
     real_mag = spectral.denormalise(real_spec, mean, std)
     splits = max(1, min(10, n // (10 * judge.n_classes)))
     rows = []
+    # the modality's own inversion, so a log-frequency run is inverted from its own grid
+    invert = lambda spec, k: torch.cat([modality.to_waveform(spec[s:s + 64], griffin_lim_iters=k)  # noqa: E731
+                                        for s in range(0, n, 64)])
+    grid, rate = modality._grid, modality.sample_rate
     for k in iters:
         start = time.perf_counter()
-        fake_wave = torch.cat([spectral.griffin_lim(fake_mag[s:s + 64], k) for s in range(0, n, 64)])
-        per_second = (time.perf_counter() - start) / (n * fake_wave.shape[-1] / modality.sample_rate)
-        real_wave = torch.cat([spectral.griffin_lim(real_mag[s:s + 64], k) for s in range(0, n, 64)])
+        fake_wave = invert(fake_spec, k)
+        per_second = (time.perf_counter() - start) / (n * fake_wave.shape[-1] / rate)
+        real_wave = invert(real_spec, k)
         p_fake, p_real = judge.probs(fake_wave), judge.probs(real_wave)
-        sc, lsd = spectral_distances(fake_mag, fake_wave)
-        rsc, rlsd = spectral_distances(real_mag, real_wave)
+        sc, lsd = spectral_distances(fake_mag, fake_wave, grid, rate)
+        rsc, rlsd = spectral_distances(real_mag, real_wave, grid, rate)
         rows.append({"iters": k, "is": inception_score_of(p_fake, splits)[0], "is_real": inception_score_of(p_real, splits)[0],
                      "sc": sc, "lsd_db": lsd, "sc_real": rsc, "lsd_real_db": rlsd, "s_per_audio_s": per_second,
                      "classes": class_shares(p_fake, judge.class_names)})

@@ -1,5 +1,8 @@
+import importlib
 import os
+import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +60,17 @@ def _few_threads():
     import torch
 
     torch.set_num_threads(2)
+
+
+@pytest.fixture
+def bench_script():
+    """Import a script of bench/ by name (its own imports, such as ``report``, resolve)."""
+    folder = str(Path(__file__).resolve().parents[1] / "bench")
+
+    def load(name: str):
+        sys.path.insert(0, folder)
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(folder)
+    return load

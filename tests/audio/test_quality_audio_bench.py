@@ -2,30 +2,18 @@
 (a log-frequency SpecGAN's on the log-frequency grid, not SpecGAN's linear one)."""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from ganforge_audio import spectral
 
-ROOT = Path(__file__).resolve().parents[2]
 RATE, LENGTH = 16000, 16384
 
 
-def _quality_audio():
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import quality_audio
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    return quality_audio
-
-
 @pytest.mark.parametrize("grid", ["spectrogram", "logfreq"])
-def test_spectral_distances_compare_magnitudes_on_the_runs_grid(grid):
-    bench = _quality_audio()
+def test_spectral_distances_compare_magnitudes_on_the_runs_grid(grid, bench_script):
+    bench = bench_script("quality_audio")
     t = torch.arange(LENGTH) / RATE
     wave = (0.5 * torch.sin(2 * math.pi * 440 * t))[None, None]
     mag = spectral.grid_magnitude(wave, grid, RATE)

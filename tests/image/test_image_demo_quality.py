@@ -3,8 +3,6 @@ recipe's small-data preset (conditional batch norm, layer-norm critic, mode seek
 minibatch std and spectral norm options), the per-class preview grid, and (slow) the judged quality."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +12,6 @@ import ganforge
 from ganforge_image.datasets import SHAPES, make_shapes
 from ganforge_image.dcgan import CondBatchNorm, DCGANConfig, Discriminator, Generator
 from ganforge_image.modality import ImageModality
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------ bold shapes
@@ -171,19 +167,10 @@ def test_quick_demo_writes_a_grid_with_a_row_per_class(tmp_path):
     assert all(r["ms"] > 0 for r in log if "g_loss" in r)  # the mode-seeking term is trained
 
 
-def _quality_demo():
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import quality_demo
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    return quality_demo
-
-
-def test_variety_reads_colour_and_background_of_bold_shapes(tmp_path):
+def test_variety_reads_colour_and_background_of_bold_shapes(tmp_path, bench_script):
     """The bench's variety measure: real bold shapes spread over the palette's pairs; a
     batch of one image repeated has variety 1."""
-    quality_demo = _quality_demo()
+    quality_demo = bench_script("quality_demo")
     data = make_shapes(tmp_path / "b", n=200, size=32, seed=3, style="bold")
     rows = [json.loads(line) for line in (data / "metadata.jsonl").read_text().splitlines()]
     x = quality_demo.to_tensor([Image.open(data / r["file_name"]) for r in rows])
@@ -195,8 +182,8 @@ def test_variety_reads_colour_and_background_of_bold_shapes(tmp_path):
 # ------------------------------------------------------------------ the judged quality (slow)
 
 @pytest.mark.slow
-def test_demo_draws_the_class_asked(tmp_path):
+def test_demo_draws_the_class_asked(tmp_path, bench_script):
     """The full demo, judged by a CNN trained on real shapes: mean class accuracy >= 0.9
     (about 4-5 minutes on 2 CPU cores)."""
-    quality_demo = _quality_demo()
+    quality_demo = bench_script("quality_demo")
     assert quality_demo.main(["--out", str(tmp_path / "demo"), "--min-accuracy", "0.9"]) == 0

@@ -109,9 +109,11 @@ def griffin_lim_sweep(pipe, ctx: EvalContext, iters: list[int], n: int, seed: in
     real_mag = spectral.denormalise(real_spec, mean, std)
     splits = max(1, min(10, n // (10 * judge.n_classes)))
     rows = []
-    # the modality's own inversion, so a log-frequency run is inverted from its own grid
-    invert = lambda spec, k: torch.cat([modality.to_waveform(spec[s:s + 64], griffin_lim_iters=k)  # noqa: E731
-                                        for s in range(0, n, 64)])
+
+    def invert(spec: torch.Tensor, iters: int) -> torch.Tensor:
+        # the modality's own inversion: a log-frequency run is inverted from its own grid
+        return torch.cat([modality.to_waveform(spec[s:s + 64], griffin_lim_iters=iters) for s in range(0, n, 64)])
+
     grid, rate = modality._grid, modality.sample_rate
     for k in iters:
         start = time.perf_counter()

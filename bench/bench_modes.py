@@ -8,8 +8,8 @@ captured and the percentage of high-quality points (within 3 std of a mode).
 Beside each figure: the PacGAN paper's numbers (Lin et al. 2018, table 2) and, unless
 ``--no-baseline``, the same MLP GAN written in plain PyTorch (same widths, loss, Adam
 settings, batch and steps) trained and scored in this process, with the ratio of the two
-wall times. The default is the recipes' 48,000 steps (8-15 minutes a run on one CPU
-thread); the paper trains 400,000. Short runs have not yet pulled their points onto the
+wall times. The default is the recipes' length: the ring's 48,000 steps (8-15 minutes a run
+on one CPU thread), the grid's 96,000 (about 31 minutes); the paper trains 400,000. Short runs have not yet pulled their points onto the
 modes: at 2,000 steps most points are outside 3 std (a few % high quality) and the mode
 count is luck; on the ring, 12,000 steps give ~87 % high quality and 48,000 about 97 %.
 
@@ -98,7 +98,10 @@ def cosine_factor(cfg: dict, step: int) -> tuple[float, float]:
 
 def baseline(points: torch.Tensor, cfg: dict, seed: int, n_eval: int, device: str) -> torch.Tensor:
     """A non-saturating MLP GAN in plain PyTorch, configured like the recipe (networks, Adam,
-    schedule, EMA of the generator with its ramp-up); returns samples of the EMA generator."""
+    schedule, lazy R1, EMA of the generator with its ramp-up); returns samples of the EMA generator."""
+    if cfg["objective"] != "non-saturating" or cfg["r2_gamma"] > 0 or cfg["n_critic"] != 1:
+        raise SystemExit("the plain-PyTorch baseline is the non-saturating GAN with one critic step and R1 only; "
+                         "add --no-baseline for other settings")
     torch.manual_seed(seed)
     G, D = (m.to(device) for m in networks(cfg))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
@@ -124,6 +127,15 @@ def baseline(points: torch.Tensor, cfg: dict, seed: int, n_eval: int, device: st
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
+        if cfg["r1_gamma"] > 0 and (step + 1) % cfg["d_reg_interval"] == 0:
+            # lazy R1 as the core runs it: its own step on interval * gamma/2 * E||grad D(real)||^2,
+            # each sample scored with its group's score (hence `* pack`)
+            x = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(score(x).sum() * pack, x, create_graph=True)
+            penalty = grad.square().sum(1).mean() * (cfg["r1_gamma"] / 2)
+            opt_d.zero_grad(set_to_none=True)
+            (penalty * cfg["d_reg_interval"]).backward()
+            opt_d.step()
         g_loss = F.softplus(-score(G(torch.randn(bs, nz, device=device)))).mean()
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -164,7 +176,7 @@ def one_run(job: dict) -> dict:
     t_gf = time.perf_counter() - t0
     # the function registered as the metric "modes" (ganforge_toy.metrics:modes)
     scores = evaluate(out, data, metrics=[modes], n=job["n"], seed=seed)
-    row = {"dataset": name, "seed": seed, "modes": scores["modes"], "total": scores["modes_total"],
+    row = {"dataset": name, "seed": seed, "steps": job["steps"], "modes": scores["modes"], "total": scores["modes_total"],
            "hq": scores["high_quality"], "t_gf": t_gf}
     if job["baseline"]:
         mixture = json.loads((data / "modes.json").read_text())
@@ -196,7 +208,7 @@ def summarise(name: str, rows: list[dict], args) -> list[dict]:
     if args.baseline:
         ratio = sum(r["t_gf"] for r in rows) / sum(r["t_pt"] for r in rows)
         print(f"  time   : ganforge / plain PyTorch = {ratio:.2f} (training; ganforge also writes checkpoints and previews)")
-    setting = f"{len(rows)} seeds, {args.steps} steps" + "".join(f", {k}={v}" for k, v in args.set)
+    setting = f"{len(rows)} seeds, {rows[0]['steps']} steps" + "".join(f", {k}={v}" for k, v in args.set)
     return [row(f"toy: {name}", f"{label}: modes / % high quality (mean)", f"{m:.1f} / {hq:.1f}",
                 f"PacGAN {label}: {paper[0]} / {paper[1]}", setting)]
 
@@ -220,10 +232,9 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    if args.steps is None:
-        args.steps = ganforge.get_registry().get("recipe", "toy-ring").defaults["steps"]
 
-    print(f"PacGAN mode-collapse benchmark: {args.seeds} seeds, {args.steps} steps, pack {args.pack}, "
+    length = args.steps or "the recipes'"
+    print(f"PacGAN mode-collapse benchmark: {args.seeds} seeds, {length} steps, pack {args.pack}, "
           f"{args.n} points, device {args.device}, {args.jobs} parallel runs" + "".join(f", {k}={v}" for k, v in args.set),
           flush=True)
     rows = []
@@ -234,7 +245,8 @@ def main(argv=None) -> int:
         jobs, seeds = [], range(args.first_seed, args.first_seed + args.seeds)
         for name in args.datasets:
             ganforge.get_registry().get("dataset", name)(work / f"data-{name}")  # what `ganforge data NAME` runs
-            jobs += [{"dataset": name, "seed": seed, "work": str(work), "steps": args.steps, "overrides": overrides,
+            steps = args.steps or ganforge.get_registry().get("recipe", f"toy-{name}").defaults["steps"]
+            jobs += [{"dataset": name, "seed": seed, "work": str(work), "steps": steps, "overrides": overrides,
                       "n": args.n, "baseline": args.baseline, "threads": args.threads} for seed in seeds]
         results = []
         if args.jobs > 1:

@@ -46,8 +46,8 @@ TOY_GRID = Recipe(
     summary="MLP GAN on a 5x5 grid of Gaussians (data: `ganforge data grid`)",
     # The plain GAN on the grid drops two thirds of the modes at 48,000 steps (9 / 95.6%, seeds
     # 0-2). R1 (gamma 0.01) keeps the discriminator from chasing single modes, and twice the
-    # schedule pulls the points off the bridges between them: 21 modes / 93% (seed 0; five seeds
-    # in docs/benchmarks.md) against the paper's GAN 17.3 / 94.8.
+    # schedule pulls the points off the bridges between them: 21.8 modes / 91.3% over five seeds
+    # (docs/benchmarks.md) against the paper's GAN 17.3 / 94.8.
     defaults={**_DEFAULTS, "steps": 96000, "r1_gamma": 0.01}, options=_OPTIONS,
     reference="Lin et al. 2018, PacGAN, section 5",
 )

@@ -9,9 +9,9 @@ Beside each figure: the PacGAN paper's numbers (Lin et al. 2018, table 2) and, u
 ``--no-baseline``, the same MLP GAN written in plain PyTorch (same widths, loss, Adam
 settings, batch and steps) trained and scored in this process, with the ratio of the two
 wall times. The default is the recipes' length: the ring's 48,000 steps (8-15 minutes a run
-on one CPU thread), the grid's 96,000 (about 31 minutes); the paper trains 400,000. Short runs have not yet pulled their points onto the
-modes: at 2,000 steps most points are outside 3 std (a few % high quality) and the mode
-count is luck; on the ring, 12,000 steps give ~87 % high quality and 48,000 about 97 %.
+on one CPU thread), the grid's 96,000 (about 31 minutes); the paper trains 400,000. Short
+runs have not yet pulled their points onto the modes: at 2,000 steps most points are
+outside 3 std (a few % high quality) and the mode count is luck; on the ring, 12,000 steps give ~87 % high quality and 48,000 about 97 %.
 
     python bench/bench_modes.py                                   # ring and grid, 5 seeds
     python bench/bench_modes.py --seeds 2 --steps 1000 --no-baseline   # a quick check
@@ -96,12 +96,20 @@ def cosine_factor(cfg: dict, step: int) -> tuple[float, float]:
     return cfg["lr_end_ratio"] + (1 - cfg["lr_end_ratio"]) * w, w
 
 
+def baseline_refusal(get) -> str | None:
+    """Why the baseline cannot train these settings (read with ``get(key, default)``), or None."""
+    if (get("objective", "non-saturating") != "non-saturating" or float(get("r2_gamma", 0)) > 0
+            or int(get("n_critic", 1)) != 1):
+        return ("the plain-PyTorch baseline is the non-saturating GAN with one critic step and R1 only; "
+                "add --no-baseline for other settings")
+    return None
+
+
 def baseline(points: torch.Tensor, cfg: dict, seed: int, n_eval: int, device: str) -> torch.Tensor:
     """A non-saturating MLP GAN in plain PyTorch, configured like the recipe (networks, Adam,
     schedule, lazy R1, EMA of the generator with its ramp-up); returns samples of the EMA generator."""
-    if cfg["objective"] != "non-saturating" or cfg["r2_gamma"] > 0 or cfg["n_critic"] != 1:
-        raise SystemExit("the plain-PyTorch baseline is the non-saturating GAN with one critic step and R1 only; "
-                         "add --no-baseline for other settings")
+    if why := baseline_refusal(cfg.get):
+        raise SystemExit(why)
     torch.manual_seed(seed)
     G, D = (m.to(device) for m in networks(cfg))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
@@ -231,6 +239,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="keep the runs here (default: a temporary folder)")
     p.add_argument("--json", help="write the headline rows for bench/quality.py here")
     args = p.parse_args(argv)
+    if args.baseline and (why := baseline_refusal(dict(args.set).get)):
+        p.error(why)  # before any training, not after the first run
     torch.set_num_threads(args.threads)
 
     length = args.steps or "the recipes'"

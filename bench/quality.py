@@ -4,9 +4,9 @@ the oracle and on real text, WaveGAN/SpecGAN, text-to-image from prompts.
 Runs each quality bench as its own process with ``--json`` and prints one markdown table
 (area, measure, ganforge's figure, the reference figure, the setting), then the machine
 it ran on. The default budget is each bench's own (CPU-sized: the toy benchmark's ten runs
-about two hours on 2 cores, the rest about an hour); ``--quick`` passes each bench its smoke-test settings (minutes, figures
-meaningless, for checking the plumbing); extra arguments for one bench go through
-``--args NAME="..."``.
+about two hours on 2 cores, the rest about an hour); ``--quick`` passes each bench its
+smoke-test settings (minutes, figures meaningless, for checking the plumbing); extra
+arguments for one bench go through ``--args NAME="..."``.
 
     python bench/quality.py                               # everything, the documented budgets
     python bench/quality.py --only demo toy               # some of it

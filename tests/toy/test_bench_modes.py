@@ -47,3 +47,11 @@ def test_baseline_refuses_settings_it_does_not_implement(bench_script, change):
     bench = bench_script("bench_modes")
     with pytest.raises(SystemExit, match="--no-baseline"):
         bench.baseline(torch.zeros(8, 2), {**CFG, **change}, seed=0, n_eval=8, device="cpu")
+
+
+def test_settings_the_baseline_lacks_stop_before_any_training(bench_script, capsys):
+    bench = bench_script("bench_modes")
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--datasets", "ring", "--seeds", "1", "--steps", "1", "--set", "objective=hinge"])
+    assert stop.value.code == 2 and "--no-baseline" in capsys.readouterr().err
+
